@@ -1,0 +1,53 @@
+# Two commands run everything on a fresh machine (Python 3.11, Debian):
+#   make run    set up .venv and start the app on http://localhost:7860
+#   make test   set up .venv (+ Debian chromium) and run the whole test suite
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format train bench report simulate browser lock clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q --no-deps -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install -q -c requirements.txt -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.runtime
+	$(PY) app.py
+
+# Debian's chromium for the browser tests (Playwright must not download its own).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
+
+test: $(VENV)/.dev browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+train: $(VENV)/.dev
+	$(PY) -m scoring.train
+
+bench: $(VENV)/.dev
+	$(PY) -m benchmarks.run
+
+lock:
+	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv
+	/tmp/lock-venv/bin/pip install -q -r requirements.in
+	/tmp/lock-venv/bin/pip install -q --no-deps nannyml==0.13.1
+	@echo "now replace the pins of requirements.txt with: /tmp/lock-venv/bin/pip freeze"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache mlruns mlflow.db

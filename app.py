@@ -1,0 +1,115 @@
+"""Crédit Express scoring service: the composition root.
+
+Reads the settings, loads the model once, opens the prediction log (and its Hub sync), builds the
+REST API and the Gradio Blocks, and serves both with uvicorn on 0.0.0.0:$PORT.
+
+    python app.py          # http://localhost:7860 (UI), /docs (REST), /api/v1/score
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+
+from monitoring.hub import HubSync
+from monitoring.log import PredictionLog
+from scoring.model import ModelLoadError, load_model
+from scoring.predict import Scorer
+from service.api import create_api
+from service.metrics import Metrics
+from service.oplog import configure_logging
+from service.scoring import ScoringService
+from service.settings import Settings
+from service.ui.blocks import build_ui
+from service.ui.data_tab import build_data_tab
+
+log = logging.getLogger("app")
+
+
+def build_app(settings: Settings) -> FastAPI:
+    started = time.perf_counter()
+    model = load_model(settings.model_dir)
+    log.info("model ready", extra={"model_version": model.version, "load_seconds": round(model.load_seconds, 3)})
+
+    prediction_log = PredictionLog(settings.prediction_log_dir, replica_id=settings.replica_id)
+    hub = HubSync.from_settings(settings, prediction_log)
+    hub.restore_history()
+    hub.start()
+
+    service = ScoringService(
+        Scorer(model),
+        prediction_log,
+        Metrics(),
+        id_salt=settings.log_id_salt.get_secret_value() if settings.log_id_salt else None,
+        refuse_when_unlogged=settings.log_write_policy == "refuse",
+    )
+
+    def readiness() -> dict[str, Any]:
+        health = prediction_log.health()
+        return {"ready": health.writable or settings.log_write_policy == "serve", "model_version": model.version, "log": asdict(health),
+                "log_write_policy": settings.log_write_policy, "hub": hub.status()}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        log.info("shutting down: final push of the prediction log")
+        hub.stop(push=True)
+        prediction_log.close()
+
+    api = create_api(service, settings=settings, readiness=readiness)
+    api.router.lifespan_context = lifespan
+    blocks = build_ui(
+        service,
+        max_rows=settings.max_batch_rows,
+        concurrency=settings.gradio_concurrency,
+        extra_tabs=[("Production data",
+                     lambda tab: build_data_tab(tab, prediction_log, hub, history_dir=settings.history_dir))],
+    )
+    token = settings.token
+    if token is None:
+        log.warning("API_TOKEN is not set: the API and the UI are OPEN to anyone who can reach them (demo mode)")
+    app = gr.mount_gradio_app(
+        api,
+        blocks,
+        path="/",
+        auth=(lambda _user, password: _same(password, token)) if token else None,
+        auth_message="Log in with any user name and the service's API token as the password." if token else None,
+        enable_monitoring=False,
+        mcp_server=True,
+        footer_links=["api"],
+        show_error=True,
+    )
+    log.info("app built", extra={"seconds": round(time.perf_counter() - started, 3)})
+    return app
+
+
+def _same(given: str, expected: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def main() -> int:
+    settings = Settings()
+    secrets = [s.get_secret_value() for s in (settings.api_token, settings.hf_token, settings.log_id_salt) if s]
+    configure_logging(settings.log_level, secrets=secrets)
+    try:
+        app = build_app(settings)
+    except ModelLoadError as exc:
+        log.error("cannot start: the model did not load", extra={"reason": str(exc)})
+        return 2
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5,
+                access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Model lifecycle: schema, synthetic data, features, training, loading and prediction."""

@@ -1,0 +1,112 @@
+"""Loading the exported model (`model/`) once and predicting with it.
+
+`model/` is an MLflow LightGBM-flavour model directory plus `metadata.json` (version, business
+threshold, feature list, category labels, training ranges, metrics). It is loaded through MLflow;
+predictions then call the LightGBM Booster directly on a float matrix, which gives exactly the
+numbers `mlflow.pyfunc` gives on the same artifact without its per-call DataFrame overhead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scoring.features import CATEGORICAL_FEATURES, FEATURE_NAMES
+from scoring.schema import FIELDS
+
+log = logging.getLogger(__name__)
+
+METADATA_FILE = "metadata.json"
+REFERENCE_FILE = "reference.parquet"
+
+
+class ModelLoadError(RuntimeError):
+    """The model folder is missing, incomplete or does not match this code."""
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    feature: str
+    value: Any
+    contribution: float  # log-odds pushed towards default (+) or away from it (-)
+
+    @property
+    def direction(self) -> str:
+        return "increases risk" if self.contribution > 0 else "decreases risk"
+
+
+@dataclass(slots=True)
+class ScoringModel:
+    booster: Any  # lightgbm.Booster
+    metadata: dict[str, Any]
+    path: Path
+    load_seconds: float = 0.0
+    _training_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata["model_version"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.metadata["threshold"])
+
+    @property
+    def training_ranges(self) -> dict[str, tuple[float, float]]:
+        if not self._training_ranges:
+            self._training_ranges = {k: (float(v[0]), float(v[1])) for k, v in self.metadata["ranges"].items()}
+        return self._training_ranges
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Probability of default for each row of a model matrix."""
+        return self.booster.predict(features, num_threads=1 if len(features) < 256 else 0)
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """TreeSHAP contributions (n x features), LightGBM's own, in log-odds."""
+        return self.booster.predict(features, pred_contrib=True)[:, :-1]
+
+
+def _check_metadata(metadata: dict[str, Any]) -> None:
+    if tuple(metadata.get("feature_names", ())) != FEATURE_NAMES:
+        raise ModelLoadError("the model's feature list does not match scoring.features.FEATURE_NAMES")
+    for name, labels in metadata.get("categories", {}).items():
+        if tuple(labels) != FIELDS[name].categories:
+            raise ModelLoadError(f"category labels of {name} differ between the model and the schema")
+    for key in ("model_version", "threshold", "ranges"):
+        if key not in metadata:
+            raise ModelLoadError(f"{METADATA_FILE} lacks {key!r}")
+
+
+def load_model(model_dir: str | Path) -> ScoringModel:
+    """Load `model_dir` once through MLflow; raise ModelLoadError with a clear reason otherwise."""
+    path = Path(model_dir)
+    started = time.perf_counter()
+    if not (path / "MLmodel").is_file() or not (path / METADATA_FILE).is_file():
+        raise ModelLoadError(f"no exported model at {path.resolve()} (expected MLmodel and {METADATA_FILE})")
+    try:
+        metadata = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"unreadable {METADATA_FILE}: {exc}") from exc
+    _check_metadata(metadata)
+    import mlflow.lightgbm  # heavy import, deferred until a model is actually loaded
+
+    try:
+        booster = mlflow.lightgbm.load_model(str(path))
+    except Exception as exc:  # MLflow and LightGBM raise many types for a corrupt artifact
+        raise ModelLoadError(f"MLflow could not load {path}: {exc}") from exc
+    if list(booster.feature_name()) != list(FEATURE_NAMES):
+        raise ModelLoadError("the booster's features differ from the metadata's")
+    model = ScoringModel(booster=booster, metadata=metadata, path=path)
+    model.load_seconds = time.perf_counter() - started
+    log.info("model loaded", extra={"model_version": model.version, "load_seconds": round(model.load_seconds, 3)})
+    return model
+
+
+def categorical_feature_indices() -> list[int]:
+    return [FEATURE_NAMES.index(c) for c in CATEGORICAL_FEATURES]

@@ -1,0 +1,142 @@
+"""The one scoring path: validate -> features -> predict -> decide -> (explain).
+
+Every entry point (form, Gradio API, REST, batch, MCP, notebooks, tests) calls `Scorer`. Batches
+are validated row by row and predicted in one model call; a bad row is reported by its index and
+never fails the valid ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from scoring.features import FEATURE_NAMES, build_features, display_value, encode_record
+from scoring.model import Factor, ScoringModel
+from scoring.schema import DAYS_EMPLOYED_PENSIONER, RAW_COLUMNS
+from scoring.validation import ValidationError, validate_application
+
+TOP_FACTORS = 5
+
+
+@dataclass(slots=True)
+class Score:
+    probability: float
+    decision: str  # "approve" | "refuse"
+    threshold: float
+    model_version: str
+    warnings: list[str]
+    inference_ms: float
+    inputs: dict[str, Any]  # validated fields, as scored (what the log stores)
+    client_ref: str | None = None
+    factors: list[Factor] | None = None
+
+    def public(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "probability": self.probability,
+            "decision": self.decision,
+            "threshold": self.threshold,
+            "model_version": self.model_version,
+            "inference_ms": self.inference_ms,
+            "warnings": self.warnings,
+        }
+        if self.factors is not None:
+            out["factors"] = [
+                {"feature": f.feature, "value": f.value, "contribution": round(f.contribution, 6),
+                 "direction": f.direction}
+                for f in self.factors
+            ]
+        return out
+
+
+@dataclass(slots=True)
+class BatchResult:
+    scores: dict[int, Score] = field(default_factory=dict)
+    errors: dict[int, ValidationError] = field(default_factory=dict)
+    inference_ms: float = 0.0
+
+
+class Scorer:
+    def __init__(self, model: ScoringModel):
+        self.model = model
+        self._ranges = model.training_ranges
+
+    def _warnings(self, clean: dict[str, Any]) -> list[str]:
+        out = []
+        for name, value in clean.items():
+            bounds = self._ranges.get(name)
+            if bounds is None or isinstance(value, str) or (name == "DAYS_EMPLOYED" and value == DAYS_EMPLOYED_PENSIONER):
+                continue
+            low, high = bounds
+            if value < low or value > high:
+                out.append(f"{name}={value:g} is outside the training range [{low:g}, {high:g}]: "
+                           "the score is an extrapolation")
+        return out
+
+    def _factors(self, raw_row: np.ndarray, feature_row: np.ndarray) -> list[Factor]:
+        contrib = self.model.contributions(feature_row[None, :])[0]
+        top = np.argsort(-np.abs(contrib))[:TOP_FACTORS]
+        return [
+            Factor(FEATURE_NAMES[i], display_value(FEATURE_NAMES[i], raw_row, feature_row), float(contrib[i]))
+            for i in top
+        ]
+
+    def _decision(self, probability: float) -> str:
+        return "refuse" if probability >= self.model.threshold else "approve"
+
+    def score(self, payload: Any, *, explain: bool = False) -> Score:
+        """Score one application; raise ValidationError naming the field and the reason."""
+        clean, client_ref = validate_application(payload)
+        raw = np.array([encode_record(clean)], dtype=np.float64)
+        features = build_features(raw)
+        started = time.perf_counter()
+        probability = float(self.model.predict(features)[0])
+        inference_ms = (time.perf_counter() - started) * 1000
+        return Score(
+            probability=probability,
+            decision=self._decision(probability),
+            threshold=self.model.threshold,
+            model_version=self.model.version,
+            warnings=self._warnings(clean),
+            inference_ms=inference_ms,
+            inputs=clean,
+            client_ref=client_ref,
+            factors=self._factors(raw[0], features[0]) if explain else None,
+        )
+
+    def score_batch(self, payloads: Sequence[Any], *, explain: bool = False) -> BatchResult:
+        result = BatchResult()
+        valid: list[tuple[int, dict[str, Any], str | None]] = []
+        for index, payload in enumerate(payloads):
+            try:
+                clean, client_ref = validate_application(payload)
+            except ValidationError as exc:
+                result.errors[index] = exc
+            else:
+                valid.append((index, clean, client_ref))
+        if not valid:
+            return result
+        raw = np.array([encode_record(clean) for _, clean, _ in valid], dtype=np.float64)
+        raw = raw.reshape(len(valid), len(RAW_COLUMNS))
+        features = build_features(raw)
+        started = time.perf_counter()
+        probabilities = self.model.predict(features)
+        result.inference_ms = (time.perf_counter() - started) * 1000
+        per_row_ms = result.inference_ms / len(valid)
+        for row, (index, clean, client_ref) in enumerate(valid):
+            probability = float(probabilities[row])
+            result.scores[index] = Score(
+                probability=probability,
+                decision=self._decision(probability),
+                threshold=self.model.threshold,
+                model_version=self.model.version,
+                warnings=self._warnings(clean),
+                inference_ms=per_row_ms,
+                inputs=clean,
+                client_ref=client_ref,
+                factors=self._factors(raw[row], features[row]) if explain else None,
+            )
+        return result

@@ -1,0 +1,132 @@
+"""The scoring service every channel calls: score, log exactly once, count, answer.
+
+REST, the Gradio form, the Gradio API, batch uploads and MCP all go through `ScoringService`,
+so a prediction is validated, scored, logged and measured the same way whatever the door.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from monitoring.log import build_prediction_row, build_rejection_row
+from scoring.predict import Score, Scorer
+from scoring.validation import Problem, ValidationError
+from service.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+class RowSink(Protocol):
+    def append(self, row: dict[str, Any]) -> None: ...
+    def append_many(self, rows: Sequence[dict[str, Any]]) -> None: ...
+
+
+class ServiceUnavailable(RuntimeError):
+    """The prediction could not be recorded and the policy is to refuse rather than answer unaudited."""
+
+
+@dataclass
+class ScoringService:
+    scorer: Scorer
+    sink: RowSink
+    metrics: Metrics
+    id_salt: str | None = None
+    refuse_when_unlogged: bool = True
+    log_failures: int = 0
+
+    @property
+    def model(self):  # noqa: ANN201 - the ScoringModel, for the Model tab and /api/v1/model
+        return self.scorer.model
+
+    def _row(self, score: Score, *, request_id: str, channel: str, started: float,
+             batch_id: str | None = None, batch_index: int | None = None) -> dict[str, Any]:
+        return build_prediction_row(
+            score.inputs, request_id=request_id, channel=channel, model_version=score.model_version,
+            probability=score.probability, decision=score.decision, threshold=score.threshold,
+            inference_ms=score.inference_ms, started=started, warnings=score.warnings,
+            client_id=score.client_ref, salt=self.id_salt, batch_id=batch_id, batch_index=batch_index,
+        )
+
+    def _write(self, rows: list[dict[str, Any]], channel: str) -> None:
+        if not rows:
+            return
+        try:
+            self.sink.append_many(rows)
+        except Exception as exc:  # any storage failure is the same fact for the caller
+            self.log_failures += 1
+            self.metrics.count_error(channel, "log_write_failed")
+            log.error("prediction log write failed", extra={"error": str(exc), "channel": channel})
+            if self.refuse_when_unlogged:
+                raise ServiceUnavailable("the prediction log cannot be written; no decision is given") from exc
+
+    def score(self, payload: Any, *, channel: str, explain: bool = False,
+              started: float | None = None) -> dict[str, Any]:
+        """Score one application; raise ValidationError (logged as a rejection) on bad input."""
+        started = time.perf_counter() if started is None else started
+        request_id = uuid.uuid4().hex
+        try:
+            score = self.scorer.score(payload, explain=explain)
+        except ValidationError as exc:
+            self.reject(exc, channel=channel, started=started, request_id=request_id, http_status=422)
+            raise
+        row = self._row(score, request_id=request_id, channel=channel, started=started)
+        self._write([row], channel)
+        self.metrics.observe_latency(channel, row["latency_ms"])
+        self.metrics.count_prediction(channel, score.decision)
+        return {"request_id": request_id, **score.public()}
+
+    def score_batch(self, payloads: Sequence[Any], *, channel: str, explain: bool = False,
+                    started: float | None = None) -> dict[str, Any]:
+        started = time.perf_counter() if started is None else started
+        batch_id = uuid.uuid4().hex
+        result = self.scorer.score_batch(payloads, explain=explain)
+        results: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        for index in range(len(payloads)):
+            request_id = f"{batch_id}-{index}"
+            if index in result.errors:
+                error = result.errors[index]
+                self.reject(error, channel=channel, started=started, request_id=request_id, http_status=None)
+                results.append({"index": index, "status": "rejected", "request_id": request_id,
+                                "errors": [p.as_dict() for p in error.problems]})
+                continue
+            score = result.scores[index]
+            rows.append(self._row(score, request_id=request_id, channel=channel, started=started,
+                                  batch_id=batch_id, batch_index=index))
+            results.append({"index": index, "status": "ok", "request_id": request_id, **score.public()})
+        self._write(rows, channel)  # one write: the whole batch is logged or none of it is acknowledged
+        for row in rows:
+            self.metrics.count_prediction(channel, row["decision"])
+        self.metrics.observe_latency(channel, (time.perf_counter() - started) * 1000)
+        return {
+            "batch_id": batch_id,
+            "model_version": self.scorer.model.version,
+            "n_rows": len(payloads),
+            "n_scored": len(result.scores),
+            "n_rejected": len(result.errors),
+            "inference_ms": result.inference_ms,
+            "results": results,
+        }
+
+    def reject(self, error: ValidationError | Problem | str, *, channel: str, started: float,
+               request_id: str | None = None, http_status: int | None = None,
+               kind: str | None = None, field: str | None = None) -> None:
+        """Record a refused request as an event: its kind and field, never its payload."""
+        if isinstance(error, ValidationError):
+            kind, field = kind or error.kind, field or error.field
+        elif isinstance(error, Problem):
+            kind, field = kind or error.kind, field or error.field
+        kind = kind or "invalid_request"
+        self.metrics.count_error(channel, kind)
+        row = build_rejection_row(request_id=request_id or uuid.uuid4().hex, channel=channel, error_kind=kind,
+                                  field_name=field, http_status=http_status, started=started)
+        try:
+            self.sink.append(row)
+        except Exception as exc:  # a lost rejection event must not turn a 4xx into a 5xx
+            self.log_failures += 1
+            log.error("rejection event not logged", extra={"error": str(exc), "channel": channel})

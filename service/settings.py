@@ -1,0 +1,59 @@
+"""One settings object, read from the environment (and a `.env` file when present)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_replica_id() -> str:
+    # Host name + pid + start time: unique per process, so two replicas never share a log shard.
+    host = socket.gethostname().split(".")[0][:24] or "host"
+    return f"{host}-{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    host: str = "0.0.0.0"  # noqa: S104 - a container must listen on every interface
+    port: int = Field(7860, ge=1, le=65535)
+    model_dir: Path = Path("model")
+    api_token: SecretStr | None = None
+
+    prediction_log_dir: Path = Path("data/predictions")
+    history_dir: Path = Path("data/history")
+    log_id_salt: SecretStr | None = None
+    log_retention_days: int | None = Field(None, ge=1)
+    # What to do when a row cannot be written: "refuse" answers 503 (no unaudited decision),
+    # "serve" answers and raises an alarm on /readyz and /metrics.
+    log_write_policy: Literal["refuse", "serve"] = "refuse"
+    replica_id: str = Field(default_factory=_default_replica_id)
+
+    hf_dataset_repo: str | None = None
+    hf_token: SecretStr | None = None
+    hf_push_every_min: float = Field(5.0, gt=0)
+
+    max_body_bytes: int = 256 * 1024
+    max_batch_body_bytes: int = 48 * 1024 * 1024
+    max_batch_rows: int = 10_000
+    gradio_concurrency: int = Field(16, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("api_token", "hf_token", "log_id_salt", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def token(self) -> str | None:
+        return self.api_token.get_secret_value() if self.api_token else None
+
+    @property
+    def hub_enabled(self) -> bool:
+        return bool(self.hf_dataset_repo and self.hf_token)

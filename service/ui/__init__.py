@@ -1,0 +1,1 @@
+"""Gradio Blocks: one module per tab, assembled by `build_ui`."""

@@ -1,0 +1,91 @@
+"""The Gradio Blocks: tabs for people, `/predict` and `/predict_batch` for programs (and MCP)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from scoring.validation import ValidationError
+from service.scoring import ScoringService, ServiceUnavailable
+from service.ui.batch_tab import build_batch_tab
+from service.ui.common import as_gradio_error
+from service.ui.model_tab import build_model_tab
+from service.ui.score_tab import build_score_tab
+
+TabBuilder = Callable[[gr.Tab], None]  # gets its tab, e.g. to refresh when selected
+
+CSS = """
+.result-card { font-family: system-ui, sans-serif; }
+footer { display: none !important; }
+"""
+
+
+def _channel(request: gr.Request | None) -> str:
+    path = str(getattr(getattr(request, "request", None), "url", "") or "")
+    return "mcp" if "/mcp" in path else "gradio_api"
+
+
+def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    def predict(application: dict, explain: bool = False, request: gr.Request = None) -> dict:  # noqa: RUF013
+        """Score one loan application for Prêt à Dépenser's Crédit Express desk.
+
+        Args:
+            application: the applicant's fields keyed by Home Credit application_train names, e.g. {"NAME_CONTRACT_TYPE": "Cash loans", "AMT_INCOME_TOTAL": 150000, "AMT_CREDIT": 500000, "AMT_ANNUITY": 25000, "DAYS_BIRTH": -14000, "EXT_SOURCE_2": 0.6}. NAME_CONTRACT_TYPE, AMT_INCOME_TOTAL, AMT_CREDIT, AMT_ANNUITY and DAYS_BIRTH are required; other fields may be omitted (treated as missing).
+            explain: when true, also return the top 5 factors (LightGBM TreeSHAP) behind the score.
+
+        Returns:
+            probability of default, decision ("approve" or "refuse" at the business threshold), threshold, model_version, request_id, inference_ms, warnings and, with explain, factors.
+        """
+        started = time.perf_counter()
+        try:
+            return service.score(application, channel=_channel(request), explain=bool(explain), started=started)
+        except (ValidationError, ServiceUnavailable) as exc:
+            raise as_gradio_error(exc) from None
+
+    def predict_batch(applications: list[dict], request: gr.Request = None) -> dict:  # noqa: RUF013
+        """Score up to 10,000 loan applications at once; a bad row is reported by its index and never fails the others.
+
+        Args:
+            applications: a list of application objects keyed by Home Credit application_train field names.
+
+        Returns:
+            batch_id, counts, and one result per row (status "ok" with the score, or "rejected" with the errors).
+        """
+        started = time.perf_counter()
+        if not isinstance(applications, list) or not applications:
+            raise gr.Error("applications: expected a non-empty list of application objects", print_exception=False)
+        if len(applications) > max_rows:
+            raise gr.Error(f"applications: {len(applications)} rows; at most {max_rows} per batch",
+                           print_exception=False)
+        channel = "mcp" if _channel(request) == "mcp" else "gradio_api"
+        try:
+            return service.score_batch(applications, channel=channel, started=started)
+        except ServiceUnavailable as exc:
+            raise as_gradio_error(exc) from None
+
+    return predict, predict_batch
+
+
+def build_ui(service: ScoringService, *, max_rows: int, concurrency: int,
+             extra_tabs: list[tuple[str, TabBuilder]] | None = None) -> gr.Blocks:
+    with gr.Blocks(title="Crédit Express — credit scoring", analytics_enabled=False) as blocks:
+        gr.Markdown(f"## Crédit Express — credit scoring  \n<small>Prêt à Dépenser · model "
+                    f"`{service.model.version}` · refuse at p ≥ {service.model.threshold:.3f}</small>")
+        with gr.Tabs():
+            with gr.Tab("Score an application", id="score"):
+                build_score_tab(service)
+            with gr.Tab("Batch", id="batch"):
+                build_batch_tab(service, max_rows=max_rows)
+            for title, builder in extra_tabs or []:
+                with gr.Tab(title, id=title.lower().replace(" ", "-")) as tab:
+                    builder(tab)
+            with gr.Tab("Model", id="model"):
+                build_model_tab(service.model)
+        predict, predict_batch = make_api_functions(service, max_rows=max_rows)
+        gr.api(predict, api_name="predict", concurrency_limit=concurrency)
+        gr.api(predict_batch, api_name="predict_batch", concurrency_limit=max(1, concurrency // 4))
+    blocks.queue(default_concurrency_limit=concurrency, max_size=concurrency * 64)
+    return blocks

@@ -1,0 +1,50 @@
+"""The Gradio API of the real server, called with gradio_client; and the equivalence of all doors."""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client import Client
+
+from service.openapi import EXAMPLE_HIGH_RISK, EXAMPLE_LOW_RISK
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def gradio(server) -> Client:
+    return Client(server.url, verbose=False)
+
+
+def test_predict_endpoint(gradio, model):
+    result = gradio.predict(EXAMPLE_HIGH_RISK, False, api_name="/predict")
+    assert result["decision"] == "refuse"
+    assert result["model_version"] == model.version
+    assert 0 <= result["probability"] <= 1
+    explained = gradio.predict(EXAMPLE_HIGH_RISK, True, api_name="/predict")
+    assert len(explained["factors"]) == 5
+
+
+def test_predict_error_names_the_field(gradio):
+    with pytest.raises(Exception, match="AMT_CREDIT") as info:
+        gradio.predict({**EXAMPLE_LOW_RISK, "AMT_CREDIT": "abc"}, False, api_name="/predict")
+    assert "Traceback" not in str(info.value)
+
+
+def test_predict_batch_endpoint(gradio):
+    result = gradio.predict([EXAMPLE_LOW_RISK, {"AMT_CREDIT": 1}, EXAMPLE_HIGH_RISK], api_name="/predict_batch")
+    assert (result["n_scored"], result["n_rejected"]) == (2, 1)
+    assert [r["status"] for r in result["results"]] == ["ok", "rejected", "ok"]
+
+
+def test_endpoints_are_listed(gradio):
+    info = gradio.view_api(print_info=False, return_format="dict")
+    assert {"/predict", "/predict_batch"} <= set(info["named_endpoints"])
+
+
+def test_rest_gradio_and_in_process_agree(gradio, client, scorer, applications):
+    for application in applications[:15]:
+        rest = client.post("/api/v1/score", json=application).json()["probability"]
+        via_gradio = gradio.predict(application, False, api_name="/predict")["probability"]
+        in_process = scorer.score(application).probability
+        assert rest == pytest.approx(in_process, abs=1e-12)
+        assert via_gradio == pytest.approx(in_process, abs=1e-12)
