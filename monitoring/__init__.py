@@ -1,0 +1,1 @@
+"""Monitoring: the prediction log, its Hub sync, drift analysis and reports."""
