@@ -61,7 +61,7 @@ def build_app(settings: Settings) -> FastAPI:
     async def lifespan(_: FastAPI):
         yield
         log.info("shutting down: final push of the prediction log")
-        hub.stop(push=True)
+        hub.stop(push=True, timeout=8)  # well inside a container's 10 s stop grace period
         prediction_log.close()
 
     api = create_api(service, settings=settings, readiness=readiness)

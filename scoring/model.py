@@ -69,7 +69,7 @@ class ScoringModel:
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
         """TreeSHAP contributions (n x features), LightGBM's own, in log-odds."""
-        return self.booster.predict(features, pred_contrib=True)[:, :-1]
+        return self.booster.predict(features, pred_contrib=True, num_threads=1)[:, :-1]
 
 
 def _check_metadata(metadata: dict[str, Any]) -> None:

@@ -298,6 +298,16 @@ def export(model_dir: Path, booster: lgb.Booster, metadata: dict[str, Any], refe
     shutil.rmtree(staging, ignore_errors=True)
 
 
+def _experiment(tracking_uri: str) -> None:
+    """Select the experiment; with a sqlite store its artifacts sit beside the database, not in the cwd."""
+    import mlflow
+
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None and tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+        mlflow.create_experiment(EXPERIMENT, artifact_location=(db.parent / "mlartifacts").as_uri())
+    mlflow.set_experiment(EXPERIMENT)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="path to a real application_train.csv (default: synthetic data)")
@@ -329,7 +339,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         y_hold = holdout[TARGET_COLUMN].to_numpy()
 
     mlflow.set_tracking_uri(args.tracking_uri)
-    mlflow.set_experiment(EXPERIMENT)
+    _experiment(args.tracking_uri)
     with mlflow.start_run(run_name=f"lgbm-{datetime.now(UTC):%Y%m%d-%H%M%S}") as run:
         mlflow.log_params({"rows": len(frame), "seed": args.seed, "source": source, "folds": args.folds})
         results = []
