@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Build the service image, run it, smoke-test it and print its figures:
+# image size, cold start (container start -> first scored request), RSS at idle, shutdown time.
+#
+# usage: scripts/container_check.sh [--measure] [--no-token] [--example FILE]
+#   --measure    also send 10,000 REST scores and print the RSS after them (about a minute more)
+#   --no-token   run the container without API_TOKEN (demo mode); by default a random token is set,
+#                as in production, so the smoke test goes through the bearer and login paths
+#   --example F  application scored by the smoke test (default example.json at the repo root)
+# Environment: PYTHON (default .venv/bin/python) runs scripts/smoke.py on the host.
+# Uses ../shared/tools/container-check (rootful podman, local python:3.11-slim stand-in).
+set -euo pipefail
+
+measure='' example='' token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --measure) measure=1; shift ;;
+    --no-token) token=; shift ;;
+    --example) example=$(realpath "$2"); shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "container_check: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tool=$(dirname "$root")/shared/tools/container-check
+if [ ! -x "$tool" ]; then
+  echo "container_check: $tool not found (expected shared/ next to the repo: $(dirname "$root")/shared)" >&2
+  exit 2
+fi
+py=${PYTHON:-$root/.venv/bin/python}
+[ -x "$py" ] || py=$(command -v python3)
+example=${example:-$root/example.json}
+[ -f "$example" ] || { echo "container_check: no example application at $example" >&2; exit 2; }
+
+work=$(mktemp -d)
+name=
+cleanup() {
+  [ -z "$name" ] || podman rm -f -t 5 "$name" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+say() { printf 'container_check: %s\n' "$*"; }
+
+cd "$root"
+# The podman settings container-check writes for this machine (same path rule as the tool).
+export CONTAINERS_CONF=${CONTAINER_CHECK_WORK:-$(dirname "$(mktemp -u)")/container-check}/containers.conf
+# Docker image format keeps the HEALTHCHECK (podman's default OCI format drops it). Without systemd,
+# podman cannot schedule it and logs "unable to get systemd connection": harmless, it is run once below.
+export BUILDAH_FORMAT=docker
+envs=()
+[ -z "$token" ] || envs=(--env "API_TOKEN=$token")
+smoke="API_TOKEN='$token' '$py' scripts/smoke.py --example '$example' --stamp-file '$work/scored-at'"
+
+# Run in the background to know its pid: container-check names its container container-check-<pid>,
+# which this script measures and then removes (--keep), whatever the outcome.
+"$tool" --port 7860 --path /readyz --keep "${envs[@]}" --smoke "$smoke" >"$work/check.log" 2>&1 &
+pid=$!
+name=container-check-$pid
+tail -n +1 --pid="$pid" -f "$work/check.log"
+status=0
+wait "$pid" || status=$?
+[ "$status" -eq 0 ] || { say "FAILED (container-check exit $status)"; exit "$status"; }
+base_url=$(sed -n 's/^container-check: container [^ ]* left running at \(.*\)/\1/p' "$work/check.log")
+
+image_mb=$(podman image inspect -f '{{.Size}}' localhost/container-check:latest | awk '{printf "%.0f", $1/1e6}')
+started_ns=$(podman inspect -f '{{.State.StartedAt.UnixNano}}' "$name")
+cold=$(awk -v a="$started_ns" -v b="$(cat "$work/scored-at")" 'BEGIN{printf "%.1f", (b-a)/1e9}')
+
+if podman healthcheck run "$name" >/dev/null 2>&1; then health=healthy; else
+  say "FAILED: the image's HEALTHCHECK does not pass"; podman logs --tail 30 "$name"; exit 1; fi
+
+# The service process inside the container (PID 1 is the --init shim).
+app_pid=$(podman top "$name" pid args | awk '$2 == "python" && $3 == "app.py" {print $1; exit}')
+[ -n "$app_pid" ] || { say "FAILED: no 'python app.py' process in the container"; exit 1; }
+rss_mb() { podman exec "$name" awk -v k="$1:" '$1 == k {printf "%.0f", $2/1024}' "/proc/$app_pid/status"; }
+cgroup_mem() { podman stats --no-stream --format '{{.MemUsage}}' "$name" | cut -d/ -f1 | tr -d ' '; }
+
+sleep 3
+idle_rss=$(rss_mb VmRSS) idle_cgroup=$(cgroup_mem)
+if [ -n "$measure" ]; then
+  say "sending 10,000 REST scores"
+  API_TOKEN="$token" "$py" scripts/smoke.py --base-url "$base_url" --example "$example" --load 10000 --concurrency 8
+  sleep 3
+  load_rss=$(rss_mb VmRSS) peak_rss=$(rss_mb VmHWM) load_cgroup=$(cgroup_mem)
+fi
+
+# SIGTERM: the service pushes its log once more and must be gone within a few seconds.
+start=$(date +%s.%N)
+podman stop -t 15 "$name" >/dev/null
+stop_s=$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN{printf "%.1f", n-s}')
+exit_code=$(podman inspect -f '{{.State.ExitCode}}' "$name")
+
+say "---- figures (python:3.11-slim stand-in base) ----"
+say "image size            ${image_mb} MB"
+say "cold start            ${cold} s (container start -> first REST score answered)"
+say "healthcheck           ${health}"
+say "RSS at idle           ${idle_rss} MB (app process; container cgroup ${idle_cgroup})"
+if [ -n "$measure" ]; then
+  say "RSS after 10k scores  ${load_rss} MB (peak ${peak_rss} MB; container cgroup ${load_cgroup})"
+fi
+say "stop on SIGTERM       ${stop_s} s, exit code ${exit_code}"
+awk -v s="$stop_s" 'BEGIN{exit !(s > 10)}' && { say "FAILED: the service took more than 10 s to stop"; exit 1; }
+say "OK"

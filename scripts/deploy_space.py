@@ -1,0 +1,210 @@
+"""Upload the deployable part of the repo to a Hugging Face Space (Docker SDK).
+
+    python scripts/deploy_space.py --dry-run                 # what would go, what stays, no network
+    HF_TOKEN=... python scripts/deploy_space.py --space-id owner/space
+
+Only the service goes: app code, the committed model, the lock, the Dockerfile and the README (which
+carries the Space front matter). Tests, notebooks, local data, secrets, caches, venvs and MLflow
+stores stay out. The selection is made with huggingface_hub's own pattern filter over the same file
+walk as `HfApi.upload_folder`, so the dry run lists exactly what a real run uploads. Remote files
+under the deployable paths that no longer exist here are deleted in the same commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from huggingface_hub.utils import filter_repo_objects
+from huggingface_hub.utils._paths import DEFAULT_IGNORE_PATTERNS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# What the Space needs to build and run the image. fnmatch semantics: `*` also matches `/`.
+ALLOW_PATTERNS = [
+    "app.py",
+    "scoring/*",
+    "monitoring/*",
+    "service/*",
+    "model/*",
+    "requirements.txt",
+    "Dockerfile",
+    ".dockerignore",
+    "README.md",
+]
+# Never uploaded, even inside the deployable folders.
+IGNORE_PATTERNS = [
+    "*__pycache__*",
+    "*.py[cod]",
+    ".env",
+    "*/.env",
+    ".env.*",
+    "*/.env.*",
+    "*.pem",
+    "*.key",
+    "*.log",
+    "*.ipynb",
+    "*.ipynb_checkpoints*",
+    "*.DS_Store",
+    "*/tests/*",
+    "*/data/*",
+    "*/mlruns/*",
+    "*mlflow.db",
+    "*/.venv/*",
+]
+
+
+@dataclass
+class Selection:
+    included: list[tuple[str, int]] = field(default_factory=list)
+    excluded: list[tuple[str, int]] = field(default_factory=list)
+
+    @staticmethod
+    def total(files: list[tuple[str, int]]) -> int:
+        return sum(size for _, size in files)
+
+
+def select(root: Path) -> Selection:
+    """Split the files under `root` into uploaded and kept out, as `upload_folder` would."""
+    # Same walk as HfApi._prepare_upload_folder_additions: every file, sorted, relative POSIX paths.
+    sizes = {p.relative_to(root).as_posix(): p.stat().st_size for p in sorted(root.glob("**/*")) if p.is_file()}
+    kept = set(
+        filter_repo_objects(
+            sizes, allow_patterns=ALLOW_PATTERNS, ignore_patterns=IGNORE_PATTERNS + DEFAULT_IGNORE_PATTERNS
+        )
+    )
+    selection = Selection()
+    for path, size in sizes.items():
+        (selection.included if path in kept else selection.excluded).append((path, size))
+    return selection
+
+
+def check_front_matter(root: Path) -> str | None:
+    """Why README.md would not make a Docker Space, or None when its front matter is fine."""
+    readme = root / "README.md"
+    if not readme.is_file():
+        return "README.md is missing: the Space takes its settings (sdk: docker, app_port) from its front matter"
+    text = readme.read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        return "README.md has no front matter (a leading '---' YAML block with sdk: docker)"
+    try:
+        meta = yaml.safe_load(text.split("---", 2)[1]) or {}
+    except yaml.YAMLError as exc:
+        return f"README.md front matter is not valid YAML: {exc}"
+    if meta.get("sdk") != "docker":
+        return f"README.md front matter says sdk: {meta.get('sdk')!r}, the Space needs sdk: docker"
+    port = meta.get("app_port", 7860)
+    if port != 7860:
+        return f"README.md front matter says app_port: {port!r}, the image listens on 7860"
+    return None
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def report(selection: Selection, *, space_id: str | None) -> None:
+    target = f"Space {space_id}" if space_id else "the Space"
+    print(f"would upload {len(selection.included)} files ({_size(selection.total(selection.included))}) to {target}:")
+    for path, size in selection.included:
+        print(f"  + {path}  ({_size(size)})")
+    groups: dict[str, list[int]] = defaultdict(list)
+    for path, size in selection.excluded:
+        head, _, rest = path.partition("/")
+        groups[f"{head}/" if rest else head].append(size)
+    print(
+        f"kept out: {len(selection.excluded)} files ({_size(selection.total(selection.excluded))}) "
+        f"in {len(groups)} top-level entries:"
+    )
+    for name, sizes in sorted(groups.items(), key=lambda item: -sum(item[1])):
+        print(f"  - {name}  {len(sizes)} files, {_size(sum(sizes))}")
+
+
+def deploy(root: Path, *, space_id: str, message: str, create: bool) -> str:
+    from huggingface_hub import HfApi  # the network side, imported only for a real run
+
+    api = HfApi()  # the token comes from HF_TOKEN (or the local login)
+    if create:
+        # Creating a Space on free CPU hardware may still need a paid plan on the account.
+        api.create_repo(space_id, repo_type="space", space_sdk="docker", private=True, exist_ok=True)
+    info = api.upload_folder(
+        repo_id=space_id,
+        repo_type="space",
+        folder_path=root,
+        allow_patterns=list(ALLOW_PATTERNS),
+        ignore_patterns=list(IGNORE_PATTERNS),  # a copy: upload_folder appends to the list it gets
+        # Remote files under the deployable paths that are gone here (a removed module) go too;
+        # anything else on the Space (.gitattributes, files added on the Hub) is left alone.
+        delete_patterns=list(ALLOW_PATTERNS),
+        commit_message=message,
+    )
+    return str(info.commit_url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--space-id", default=os.environ.get("SPACE_ID") or None, help="owner/name (default: $SPACE_ID)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="list what would be uploaded; no network call")
+    parser.add_argument("--json", action="store_true", help="with --dry-run: print the selection as JSON")
+    parser.add_argument("--root", type=Path, default=ROOT, help="folder to deploy (default: the repo root)")
+    parser.add_argument("--message", default="Deploy the credit-scoring service", help="commit message")
+    parser.add_argument("--create", action="store_true", help="create the Space (private, Docker SDK) if missing")
+    args = parser.parse_args(argv)
+
+    root = args.root.resolve()
+    if not root.is_dir():
+        print(f"deploy: {root} is not a directory", file=sys.stderr)
+        return 2
+    selection = select(root)
+    problem = check_front_matter(root)
+
+    if args.dry_run:
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "space_id": args.space_id,
+                        "included": dict(selection.included),
+                        "excluded": dict(selection.excluded),
+                        "front_matter_problem": problem,
+                    },
+                    indent=1,
+                )
+            )
+        else:
+            report(selection, space_id=args.space_id)
+            if problem:
+                print(f"warning: {problem}")
+        return 0
+
+    if not args.space_id:
+        print("deploy: no Space given (--space-id or $SPACE_ID)", file=sys.stderr)
+        return 2
+    if problem:
+        print(f"deploy: {problem}", file=sys.stderr)
+        return 2
+    missing = [
+        p for p in ("app.py", "Dockerfile", "requirements.txt", "model/MLmodel") if p not in dict(selection.included)
+    ]
+    if missing:
+        print(f"deploy: refusing to deploy without {', '.join(missing)}", file=sys.stderr)
+        return 2
+    url = deploy(root, space_id=args.space_id, message=args.message, create=args.create)
+    print(f"deployed {len(selection.included)} files to {args.space_id}: {url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
