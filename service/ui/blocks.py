@@ -24,8 +24,10 @@ footer { display: none !important; }
 
 
 def _channel(request: gr.Request | None) -> str:
-    path = str(getattr(getattr(request, "request", None), "url", "") or "")
-    return "mcp" if "/mcp" in path else "gradio_api"
+    # Gradio runs an MCP tool call by calling its own queue over HTTP with the MCP request's
+    # headers, so the MCP protocol headers are what tell the two doors apart.
+    headers = getattr(request, "headers", None) or {}
+    return "mcp" if "mcp-protocol-version" in headers or "mcp-session-id" in headers else "gradio_api"
 
 
 def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Callable[..., Any], Callable[..., Any]]:
