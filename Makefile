@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format train bench report simulate browser lock clean
+.PHONY: run test lint format train bench image image-measure deploy-dry-run browser lock clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -42,6 +42,16 @@ train: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) -m benchmarks.run
+
+# Build the image and smoke-test the running container (rootful podman, see scripts/container_check.sh).
+image:
+	scripts/container_check.sh
+
+image-measure:
+	scripts/container_check.sh --measure
+
+deploy-dry-run: $(VENV)/.dev
+	$(PY) scripts/deploy_space.py --dry-run
 
 lock:
 	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv

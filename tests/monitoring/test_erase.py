@@ -1,0 +1,40 @@
+"""GDPR erasure: one client's rows are found by their keyed hash and removed, the others kept."""
+
+from __future__ import annotations
+
+import time
+
+from monitoring.erase import erase, find_client_rows, main
+from monitoring.log import PredictionLog, build_prediction_row, read_log
+
+SALT = "erase-test-salt"
+
+
+def _write(tmp_path, clients):
+    log = PredictionLog(tmp_path, replica_id="t")
+    for i, client in enumerate(clients):
+        log.append(build_prediction_row(
+            {"AMT_CREDIT": 1000.0 + i}, request_id=f"r{i}", channel="rest", model_version="v", probability=0.1,
+            decision="approve", threshold=0.5, inference_ms=0.1, started=time.perf_counter(), client_id=client,
+            salt=SALT))
+    log.close()
+
+
+def test_find_and_erase_one_client(tmp_path):
+    _write(tmp_path, [111, 222, 111, None, 333])
+    matches = find_client_rows([tmp_path], "111", salt=SALT)
+    assert [m.request_id for m in matches] == ["r0", "r2"]
+    assert erase(matches) == 2
+    left = read_log([tmp_path]).predictions
+    assert sorted(left["request_id"]) == ["r1", "r3", "r4"]
+    assert find_client_rows([tmp_path], "111", salt=SALT) == []
+    assert find_client_rows([tmp_path], "111", salt="another-salt") == []
+
+
+def test_cli_needs_the_salt(tmp_path, monkeypatch, capsys):
+    _write(tmp_path, [5])
+    monkeypatch.delenv("LOG_ID_SALT", raising=False)
+    assert main(["--client-id", "5", "--log-dir", str(tmp_path)]) == 2
+    assert main(["--client-id", "5", "--log-dir", str(tmp_path), "--salt", SALT, "--delete"]) == 0
+    assert "erased 1 row" in capsys.readouterr().out
+    assert read_log([tmp_path]).predictions.empty
