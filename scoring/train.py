@@ -252,7 +252,7 @@ def model_card(metadata: dict[str, Any], fairness: pd.DataFrame) -> str:
         "",
         "## Fairness (holdout)",
         "",
-        fairness.to_markdown(index=False, floatfmt=".4f") if _has_tabulate() else fairness.to_string(index=False),
+        markdown_table(fairness),
         "",
         "## Intended use and limits",
         "",
@@ -264,12 +264,13 @@ def model_card(metadata: dict[str, Any], fairness: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def markdown_table(frame: pd.DataFrame) -> str:
+    def cell(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
 
 
 def export(model_dir: Path, booster: lgb.Booster, metadata: dict[str, Any], reference: pd.DataFrame,
