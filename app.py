@@ -50,6 +50,7 @@ def build_app(settings: Settings) -> FastAPI:
         Metrics(),
         id_salt=settings.log_id_salt.get_secret_value() if settings.log_id_salt else None,
         refuse_when_unlogged=settings.log_write_policy == "refuse",
+        extra_latency_s=settings.debug_extra_latency_ms / 1000,
     )
 
     def readiness() -> dict[str, Any]:

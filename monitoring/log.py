@@ -97,6 +97,7 @@ def hash_client_id(value: object, *, salt: str | None) -> str | None:
 
 
 _FIELD_KINDS = tuple((name, FIELDS[name].kind) for name in RAW_COLUMNS)
+_ALL_MISSING = dict.fromkeys(RAW_COLUMNS)
 
 
 def typed_features(features: Mapping[str, Any]) -> dict[str, Any]:
@@ -145,6 +146,7 @@ def build_prediction_row(
     batch_id: str | None = None,
     batch_index: int | None = None,
     now: datetime | None = None,
+    validated: bool = False,
 ) -> dict[str, Any]:
     """One prediction row. Build it right before `append`: `latency_ms` is measured here.
 
@@ -172,7 +174,11 @@ def build_prediction_row(
         "batch_id": batch_id,
         "batch_index": None if batch_index is None else int(batch_index),
     }
-    row.update(typed_features(features))
+    if validated:  # already typed by scoring.validation: only the absent fields need their None
+        row.update(_ALL_MISSING)
+        row.update(features)
+    else:
+        row.update(typed_features(features))
     row["latency_ms"] = _elapsed_ms(started)
     return row
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from scoring.features import FEATURE_NAMES, build_features, display_value, encode_record
+from scoring.features import CATEGORY_CODES, FEATURE_NAMES, RAW_INDEX, build_features, display_value, encode_record
 from scoring.model import Factor, ScoringModel
 from scoring.schema import DAYS_EMPLOYED_PENSIONER, RAW_COLUMNS
-from scoring.validation import ValidationError, validate_application
+from scoring.validation import ValidationError, validate_application, validate_many
 
 TOP_FACTORS = 5
 
@@ -63,6 +63,11 @@ class Scorer:
     def __init__(self, model: ScoringModel):
         self.model = model
         self._ranges = model.training_ranges
+        # The same ranges as two rows of the raw matrix, to find out-of-range cells of a batch at once.
+        self._low = np.full(len(RAW_COLUMNS), -np.inf)
+        self._high = np.full(len(RAW_COLUMNS), np.inf)
+        for name, (low, high) in self._ranges.items():
+            self._low[RAW_INDEX[name]], self._high[RAW_INDEX[name]] = low, high
 
     def _warnings(self, clean: dict[str, Any]) -> list[str]:
         out = []
@@ -108,35 +113,31 @@ class Scorer:
         )
 
     def score_batch(self, payloads: Sequence[Any], *, explain: bool = False) -> BatchResult:
-        result = BatchResult()
-        valid: list[tuple[int, dict[str, Any], str | None]] = []
-        for index, payload in enumerate(payloads):
-            try:
-                clean, client_ref = validate_application(payload)
-            except ValidationError as exc:
-                result.errors[index] = exc
-            else:
-                valid.append((index, clean, client_ref))
-        if not valid:
+        checked = validate_many(list(payloads), CATEGORY_CODES)
+        result = BatchResult(errors=checked.errors)
+        if not checked.indices:
             return result
-        raw = np.array([encode_record(clean) for _, clean, _ in valid], dtype=np.float64)
-        raw = raw.reshape(len(valid), len(RAW_COLUMNS))
-        features = build_features(raw)
+        features = build_features(checked.raw)
         started = time.perf_counter()
         probabilities = self.model.predict(features)
         result.inference_ms = (time.perf_counter() - started) * 1000
-        per_row_ms = result.inference_ms / len(valid)
-        for row, (index, clean, client_ref) in enumerate(valid):
+        per_row_ms = result.inference_ms / len(checked.indices)
+        with np.errstate(invalid="ignore"):
+            outside = (checked.raw < self._low) | (checked.raw > self._high)
+        outside[:, RAW_INDEX["DAYS_EMPLOYED"]] &= checked.raw[:, RAW_INDEX["DAYS_EMPLOYED"]] != DAYS_EMPLOYED_PENSIONER
+        flagged = outside.any(axis=1)
+        for row, index in enumerate(checked.indices):
             probability = float(probabilities[row])
+            clean = checked.clean[row]
             result.scores[index] = Score(
                 probability=probability,
                 decision=self._decision(probability),
                 threshold=self.model.threshold,
                 model_version=self.model.version,
-                warnings=self._warnings(clean),
+                warnings=self._warnings(clean) if flagged[row] else [],
                 inference_ms=per_row_ms,
                 inputs=clean,
-                client_ref=client_ref,
-                factors=self._factors(raw[row], features[row]) if explain else None,
+                client_ref=checked.client_refs[row],
+                factors=self._factors(checked.raw[row], features[row]) if explain else None,
             )
         return result

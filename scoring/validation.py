@@ -144,3 +144,111 @@ def validate_application(payload: Any) -> tuple[dict[str, Any], str | None]:
 
 def age_years(days_birth: float) -> float:
     return -days_birth / DAYS_PER_YEAR
+
+
+# ---------------------------------------------------------------------------------------- batches
+# A batch is validated column by column with numpy: the per-field rules above, applied to 10,000
+# values at once. Any row that a vectorised check cannot clear (a wrong type, an unknown field, a
+# value out of bounds...) goes through `validate_application`, which stays the one place that
+# words the problems, so both paths accept and refuse exactly the same rows.
+
+_NUMBER_TYPES = frozenset({int, float, type(None)})
+_INT_TYPES = frozenset({int, type(None)})
+_LABEL_TYPES = frozenset({str, type(None)})
+_ALLOWED_KEYS = frozenset(FIELDS) | {ID_COLUMN}
+
+
+@dataclass(slots=True)
+class ValidatedBatch:
+    """The rows that passed, in order: their indices, clean fields, client references and raw matrix."""
+
+    indices: list[int]
+    clean: list[dict[str, Any]]
+    client_refs: list[str | None]
+    raw: Any  # np.ndarray, n_valid x 120 (see scoring.features)
+    errors: dict[int, ValidationError]
+
+
+def _column_suspects(name: str, spec: Field, values: list[Any], codes: Mapping[str, int] | None) -> tuple[Any, Any]:
+    """(float column, boolean mask of rows the scalar validator must look at) for one field."""
+    import numpy as np
+
+    n = len(values)
+    allowed = _LABEL_TYPES if spec.kind == "category" else _INT_TYPES if spec.kind in ("int", "flag") \
+        else _NUMBER_TYPES
+    wrong = np.zeros(n, dtype=bool)
+    if not set(map(type, values)) <= allowed:  # rare: find the offending rows, blank them for the numpy pass
+        wrong = np.array([type(v) not in allowed for v in values])
+        values = [None if w else v for v, w in zip(values, wrong.tolist(), strict=True)]
+    if spec.kind == "category":
+        column = np.array([np.nan if v is None else codes.get(v, -1) for v in values], dtype=np.float64)
+        return column, wrong | (column == -1)
+    try:
+        column = np.array(values, dtype=np.float64)  # None -> NaN
+    except OverflowError:  # an integer beyond float range: let the scalar check word it
+        return np.full(n, np.nan), np.ones(n, dtype=bool)
+    missing = np.isnan(column)
+    if int(missing.sum()) != values.count(None):  # a NaN float given as a value, not as a missing field
+        wrong |= missing & np.array([v is not None for v in values])
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(column) | (column < spec.minimum)
+        bad |= column > (0 if name == "DAYS_EMPLOYED" else spec.maximum)
+        if name == "DAYS_EMPLOYED":
+            bad &= column != DAYS_EMPLOYED_PENSIONER
+    return column, wrong | bad
+
+
+def validate_many(payloads: list[Any], category_codes: Mapping[str, Mapping[str, int]]) -> ValidatedBatch:
+    """Validate a batch column-wise; same verdicts and messages as `validate_application` per row."""
+    import numpy as np
+
+    from scoring.schema import RAW_COLUMNS
+
+    n = len(payloads)
+    suspect = np.zeros(n, dtype=bool)
+    rows: list[Mapping[str, Any]] = []
+    for i, payload in enumerate(payloads):
+        if not isinstance(payload, Mapping) or not payload.keys() <= _ALLOWED_KEYS:
+            suspect[i] = True
+            rows.append({})
+        else:
+            rows.append(payload)
+    raw = np.empty((n, len(RAW_COLUMNS)), dtype=np.float64)
+    # map() + zip() transpose the rows into columns at C speed: a comprehension per column is 3x slower.
+    columns = list(zip(*[list(map(row.get, RAW_COLUMNS)) for row in rows], strict=True)) if n else []
+    for j, name in enumerate(RAW_COLUMNS):
+        spec = FIELDS[name]
+        values = list(columns[j])
+        raw[:, j], bad = _column_suspects(name, spec, values, category_codes.get(name))
+        suspect |= bad
+        if spec.required:
+            suspect |= np.isnan(raw[:, j])
+    refs = [row.get(ID_COLUMN) for row in rows]
+    if not set(map(type, refs)) <= {int, str, type(None)}:
+        suspect |= np.array([type(r) not in (int, str, type(None)) for r in refs])
+    errors: dict[int, ValidationError] = {}
+    clean: dict[int, dict[str, Any]] = {}
+    client_refs: dict[int, str | None] = {}
+    for i in np.flatnonzero(suspect).tolist():
+        try:
+            clean[i], client_refs[i] = validate_application(payloads[i])
+        except ValidationError as exc:
+            errors[i] = exc
+    indices = [i for i in range(n) if i not in errors]
+    for i in indices:
+        if i not in clean:
+            row = rows[i]
+            ref = row.get(ID_COLUMN)
+            if ref is None and None not in row.values():
+                clean[i] = dict(row)  # already exactly the clean fields
+            else:
+                clean[i] = {k: v for k, v in row.items() if v is not None and k != ID_COLUMN}
+            client_refs[i] = None if ref is None else str(ref)[:64]
+    keep = np.array(indices, dtype=np.intp)
+    valid_raw = raw[keep]
+    rechecked = [k for k, i in enumerate(indices) if suspect[i]]
+    if rechecked:  # rows the scalar validator cleared: encode them from their clean fields
+        from scoring.features import encode_record
+
+        valid_raw[rechecked] = [encode_record(clean[indices[k]]) for k in rechecked]
+    return ValidatedBatch(indices, [clean[i] for i in indices], [client_refs[i] for i in indices], valid_raw, errors)

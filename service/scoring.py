@@ -37,6 +37,7 @@ class ScoringService:
     metrics: Metrics
     id_salt: str | None = None
     refuse_when_unlogged: bool = True
+    extra_latency_s: float = 0.0  # DEBUG_EXTRA_LATENCY_MS: the alerting drill's injected slowness
     log_failures: int = 0
 
     @property
@@ -50,6 +51,7 @@ class ScoringService:
             probability=score.probability, decision=score.decision, threshold=score.threshold,
             inference_ms=score.inference_ms, started=started, warnings=score.warnings,
             client_id=score.client_ref, salt=self.id_salt, batch_id=batch_id, batch_index=batch_index,
+            validated=True,
         )
 
     def _write(self, rows: list[dict[str, Any]], channel: str) -> None:
@@ -74,6 +76,8 @@ class ScoringService:
         except ValidationError as exc:
             self.reject(exc, channel=channel, started=started, request_id=request_id, http_status=422)
             raise
+        if self.extra_latency_s:
+            time.sleep(self.extra_latency_s)
         row = self._row(score, request_id=request_id, channel=channel, started=started)
         self._write([row], channel)
         self.metrics.observe_latency(channel, row["latency_ms"])

@@ -44,8 +44,24 @@ class Settings(BaseSettings):
     max_batch_rows: int = 10_000
     gradio_concurrency: int = Field(16, ge=1)
     log_level: str = "INFO"
+    alert_window_min: float = Field(15, gt=0)
+    alert_baseline_windows: int = Field(24, ge=1)
+    alert_latency_p95_ms: float = Field(50, gt=0)
+    alert_latency_p99_ms: float = Field(200, gt=0)
+    alert_timezone: str = "Europe/Paris"
+    alert_opening_hours: str = "mon-fri 08:00-20:00"
+    alert_idle_min: float = Field(30, ge=0)
+    alert_traffic_min_days: int = Field(3, ge=1)
+    alert_traffic_lookback_days: int = Field(7, ge=1)
+    alert_every_s: float = Field(60, gt=0)
+    alert_webhook_url: SecretStr | None = None  # a Slack hook URL embeds its token
+    alert_webhook_cooldown_s: float = Field(900, ge=0)
+    alert_webhook_min_severity: Literal["info", "warning", "critical"] = "warning"
 
-    @field_validator("api_token", "hf_token", "log_id_salt", mode="before")
+    # Test hook for the alerting drill: adds this much latency to every scoring request.
+    debug_extra_latency_ms: float = Field(0.0, ge=0, le=10_000)
+
+    @field_validator("api_token", "hf_token", "log_id_salt", "alert_webhook_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
