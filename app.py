@@ -19,8 +19,11 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
+from monitoring.analysis import AnalysisJob, AnalysisRunner
 from monitoring.hub import HubSync
 from monitoring.log import PredictionLog
+from monitoring.notify import WebhookNotifier
+from monitoring.watch import AlertWatcher, rules_from_settings
 from scoring.model import ModelLoadError, load_model
 from scoring.predict import Scorer
 from service.api import create_api
@@ -30,6 +33,7 @@ from service.scoring import ScoringService
 from service.settings import Settings
 from service.ui.blocks import build_ui
 from service.ui.data_tab import build_data_tab
+from service.ui.monitoring_tab import build_monitoring_tab
 
 log = logging.getLogger("app")
 
@@ -53,6 +57,22 @@ def build_app(settings: Settings) -> FastAPI:
         extra_latency_s=settings.debug_extra_latency_ms / 1000,
     )
 
+    log_dirs = (str(settings.prediction_log_dir), str(settings.history_dir))
+    # NannyML and the alert rules run in one spawned, niced worker process, never on the scoring path.
+    runner = AnalysisRunner(AnalysisJob(log_dirs=log_dirs, model_dir=str(settings.model_dir)))
+    watcher = AlertWatcher(
+        log_dirs=log_dirs,
+        rules=rules_from_settings(settings),
+        submit=runner.submit,
+        hub_status=hub.status,
+        log_health=prediction_log.health,
+        drift_alerts=lambda: (state.result.alerts if (state := runner.latest()).result else []),
+        gauges=service.metrics.gauges,
+        notifier=_notifier(settings),
+        every_s=settings.alert_every_s,
+    )
+    watcher.start()
+
     def readiness() -> dict[str, Any]:
         health = prediction_log.health()
         return {"ready": health.writable or settings.log_write_policy == "serve", "model_version": model.version, "log": asdict(health),
@@ -62,6 +82,8 @@ def build_app(settings: Settings) -> FastAPI:
     async def lifespan(_: FastAPI):
         yield
         log.info("shutting down: final push of the prediction log")
+        watcher.stop()
+        runner.close()
         hub.stop(push=True, timeout=8)  # well inside a container's 10 s stop grace period
         prediction_log.close()
 
@@ -71,8 +93,11 @@ def build_app(settings: Settings) -> FastAPI:
         service,
         max_rows=settings.max_batch_rows,
         concurrency=settings.gradio_concurrency,
-        extra_tabs=[("Production data",
-                     lambda tab: build_data_tab(tab, prediction_log, hub, history_dir=settings.history_dir))],
+        extra_tabs=[
+            ("Monitoring", lambda tab: build_monitoring_tab(tab, runner, operational=watcher.operational)),
+            ("Production data",
+             lambda tab: build_data_tab(tab, prediction_log, hub, history_dir=settings.history_dir)),
+        ],
     )
     token = settings.token
     if token is None:
@@ -90,6 +115,13 @@ def build_app(settings: Settings) -> FastAPI:
     )
     log.info("app built", extra={"seconds": round(time.perf_counter() - started, 3)})
     return app
+
+
+def _notifier(settings: Settings) -> WebhookNotifier | None:
+    if settings.alert_webhook_url is None:
+        return None
+    return WebhookNotifier(settings.alert_webhook_url.get_secret_value(), cooldown_s=settings.alert_webhook_cooldown_s,
+                           min_severity=settings.alert_webhook_min_severity)
 
 
 def _same(given: str, expected: str) -> bool:

@@ -109,6 +109,8 @@ def start_server(tmp: Path, *, env: dict[str, str] | None = None, wait: float = 
         "HISTORY_DIR": str(tmp / "history"),
         "MODEL_DIR": str(MODEL_DIR),
         "PYTHONUNBUFFERED": "1",
+        # the alert loop spawns the analysis worker; tests that need it set a shorter period
+        "ALERT_EVERY_S": "3600",
         **(env or {}),
     }
     stdout_path = tmp / "server.log"

@@ -1,0 +1,155 @@
+"""Monitoring report: the analyses of the UI tab as one self-contained HTML page plus a JSON summary.
+
+    python -m monitoring.report --log-dir data/predictions [--history-dir data/history] \\
+        --model-dir model --out report.html --json summary.json [--chunk-period D | --chunk-size 1000]
+
+The page inlines plotly.js once and works offline; the JSON is `MonitoringResult.summary()`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from monitoring.analysis import MIN_CHUNK_ROWS, TOP_FEATURES, Chunking, MonitoringResult
+
+KPI_LABELS = {
+    "predictions": "predictions", "approval_rate": "approval rate", "mean_probability": "mean probability",
+    "rejected_rate": "rejected requests", "latency_ms_p50": "latency p50 (ms)", "latency_ms_p95": "latency p95 (ms)",
+    "latency_ms_p99": "latency p99 (ms)", "inference_ms_p50": "inference p50 (ms)",
+    "inference_ms_p99": "inference p99 (ms)", "model_versions": "model version(s)",
+}
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1200px; color: #222; }
+.cards { display: flex; flex-wrap: wrap; gap: 10px; }
+.card { border: 1px solid #ddd; border-radius: 8px; padding: 8px 14px; min-width: 120px; }
+.card b { display: block; font-size: 1.3em; }
+table.alerts { border-collapse: collapse; width: 100%; }
+table.alerts td, table.alerts th { border-bottom: 1px solid #eee; padding: 4px 8px; text-align: left; }
+.high, .critical { color: #b00; font-weight: bold; } .medium, .warning { color: #c60; } .low, .info { color: #666; }
+.caption { color: #555; margin: 2px 0 18px; }
+"""
+
+
+def format_kpi(name: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if name in {"approval_rate", "rejected_rate"}:
+        return f"{value:.1%}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "—"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def kpi_cards(kpis: dict[str, Any]) -> str:
+    cards = [f'<div class="card">{html.escape(label)}<b>{html.escape(format_kpi(key, kpis.get(key)))}</b></div>'
+             for key, label in KPI_LABELS.items()]
+    return f'<div class="cards">{"".join(cards)}</div>'
+
+
+def alerts_table(alerts: list[dict[str, Any]]) -> str:
+    if not alerts:
+        return "<p>No alert in this window.</p>"
+    rows = "".join(
+        f'<tr><td class="{a["severity"]}">{a["severity"]}</td><td>{html.escape(a["kind"])}</td>'
+        f'<td>{html.escape(a["feature"])}</td><td>{html.escape(a["message"])}</td></tr>' for a in alerts)
+    return f'<table class="alerts"><tr><th>severity</th><th>kind</th><th>feature</th><th>what</th></tr>{rows}</table>'
+
+
+def render_html(result: MonitoringResult, *, alerts: list[dict[str, Any]] | None = None,
+                title: str = "Crédit Express — production monitoring") -> str:
+    """One page, plotly.js inlined once, every chart with its how-to-read line."""
+    from plotly.offline import get_plotlyjs
+
+    from monitoring.charts import CAPTIONS, CHARTS
+
+    sections = []
+    for name, chart in CHARTS.items():
+        div = chart(result).to_html(full_html=False, include_plotlyjs=False, default_width="100%")
+        sections.append(f'<section><div class="chart">{div}</div><p class="caption">{html.escape(CAPTIONS[name])}'
+                        "</p></section>")
+    window = result.window or {}
+    chunks = result.chunks
+    meta = (f"Window: {html.escape(str(window.get('name', 'all')))} · chunks by {html.escape(result.chunking.label())}"
+            f" · {int(chunks['enough'].sum())}/{len(chunks)} chunks with at least {MIN_CHUNK_ROWS} rows · "
+            f"reference {result.reference_rows:,} rows · computed {html.escape(result.computed_at)} in "
+            f"{result.compute_seconds:.1f} s")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
+            f"<h1>{html.escape(title)}</h1><p>{meta}</p>{kpi_cards(result.kpis)}<h2>Alerts</h2>"
+            f"{alerts_table(result.alerts if alerts is None else alerts)}<h2>Charts</h2>{''.join(sections)}</body></html>")
+
+
+def analyse(log_dirs: Sequence[Path], model_dir: Path, chunking: Chunking) -> MonitoringResult:
+    from monitoring.analysis import fitted_monitor
+    from monitoring.log import read_log
+
+    data = read_log(list(log_dirs))
+    monitor = fitted_monitor(str(model_dir), TOP_FEATURES)
+    return monitor.calculate(data.predictions, chunking=chunking, rejections=data.rejections,
+                             window={"name": "all", "start": None, "end": None})
+
+
+def all_alerts(log_dirs: Sequence[Path], result: MonitoringResult, *, now: datetime | None = None) -> list[dict]:
+    """Operational alerts judged now on the log (no Hub state offline) merged with the drift alerts."""
+    from datetime import UTC, timedelta
+
+    from monitoring.alerts import AlertRules, detect_operational, merge_alerts
+    from monitoring.log import read_log
+
+    now = now or datetime.now(UTC)
+    rules = AlertRules()
+    data = read_log(list(log_dirs), start=now - rules.history, end=now + timedelta(seconds=1))
+    return [a.as_dict() for a in merge_alerts(detect_operational(data, now=now, rules=rules), result.alerts)]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m monitoring.report", description=__doc__.splitlines()[0])
+    parser.add_argument("--log-dir", type=Path, required=True, help="live prediction log folder")
+    parser.add_argument("--history-dir", type=Path, help="history folder pulled from the Hub (optional)")
+    parser.add_argument("--model-dir", type=Path, default=Path("model"))
+    parser.add_argument("--out", type=Path, default=Path("report.html"))
+    parser.add_argument("--json", type=Path, default=Path("summary.json"))
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--chunk-period", default=None, help="chunk by time: h (hour), D (day), W (week)")
+    group.add_argument("--chunk-size", type=int, default=None, help=f"chunk by row count (>= {MIN_CHUNK_ROWS})")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
+    args = parse_args(argv)
+    try:
+        chunking = Chunking(period=args.chunk_period, size=args.chunk_size)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    dirs = [args.log_dir, *([args.history_dir] if args.history_dir else [])]
+    if not any(d.is_dir() for d in dirs):
+        print(f"error: no log folder found among {[str(d) for d in dirs]}", file=sys.stderr)
+        return 2
+    started = datetime.now()
+    result = analyse(dirs, args.model_dir, chunking)
+    alerts = all_alerts(dirs, result)
+    args.out.write_text(render_html(result, alerts=alerts), encoding="utf-8")
+    summary = {**result.summary(), "alerts": alerts}
+    args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    seconds = (datetime.now() - started).total_seconds()
+    print(f"{result.kpis['predictions']:,} predictions, {len(alerts)} alerts -> {args.out}, {args.json} "
+          f"({seconds:.1f} s)")
+    for alert in alerts[:10]:
+        print(f"  [{alert['severity']}] {alert['message']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

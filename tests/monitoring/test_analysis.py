@@ -1,0 +1,222 @@
+"""The drift monitor on simulated streams: each scenario flags its shifted features, the no-drift
+stream stays (almost) quiet, CBPE tracks the realised AUC, small chunks get no verdict.
+
+Frames are built straight from `production_stream` + the model's probabilities with synthetic
+timestamps (1,000 rows an hour), not through a server. The reference is drawn from the same
+generator (8,000 rows, its own seed), as the retrained model's holdout will be.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitoring.analysis import (
+    MIN_CHUNK_ROWS,
+    NOT_ENOUGH_DATA,
+    AnalysisJob,
+    AnalysisRunner,
+    Chunking,
+    DriftMonitor,
+    calibration_size,
+)
+from monitoring.charts import CHARTS, message_figure
+
+ROWS_PER_HOUR = 1_000
+
+
+def scored(model, n: int, *, seed: int, scenario: str = "none", start: str = "2026-03-02") -> pd.DataFrame:
+    from scoring.data import production_stream
+    from scoring.features import build_features, encode_frame
+
+    frame = production_stream(n, seed=seed, scenario=scenario)
+    frame["probability"] = model.predict(build_features(encode_frame(frame)))
+    frame["decision"] = np.where(frame["probability"] >= model.threshold, "refuse", "approve")
+    frame["ts"] = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(np.arange(n) * 3600 / ROWS_PER_HOUR, unit="s")
+    rng = np.random.default_rng(seed)
+    frame["inference_ms"] = rng.gamma(2.0, 0.5, n)
+    frame["latency_ms"] = frame["inference_ms"] + rng.gamma(2.0, 2.0, n)
+    frame["model_version"] = model.version
+    return frame
+
+
+@pytest.fixture(scope="module")
+def monitor(model) -> DriftMonitor:
+    return DriftMonitor.for_model(model).fit(scored(model, 8_000, seed=1_000))
+
+
+@pytest.fixture(scope="module")
+def results(model, monitor) -> dict:
+    out = {}
+    for scenario, n in (("none", 8_000), ("income_inflation", 3_000), ("younger_applicants", 3_000),
+                        ("bureau_outage", 3_000), ("new_category", 3_000)):
+        out[scenario] = monitor.calculate(scored(model, n, seed=7, scenario=scenario), chunking=Chunking(period="h"))
+    return out
+
+
+def _flagged(result, kind: str) -> set[str]:
+    return {a["feature"] for a in result.alerts if a["kind"] == kind}
+
+
+def test_income_inflation_flags_income(results):
+    result = results["income_inflation"]
+    assert "AMT_INCOME_TOTAL" in _flagged(result, "univariate")
+    income = result.univariate.query("feature == 'AMT_INCOME_TOTAL'")
+    assert income["alert"].all()  # every chunk, both methods
+
+
+def test_younger_applicants_flags_age(results):
+    result = results["younger_applicants"]
+    assert "DAYS_BIRTH" in _flagged(result, "univariate")
+    assert result.univariate.query("feature == 'DAYS_BIRTH'")["alert"].all()
+
+
+def test_bureau_outage_flags_missing_ext_source_3_and_the_score(results):
+    result = results["bureau_outage"]
+    assert "EXT_SOURCE_3" in _flagged(result, "missing_values")
+    missing = result.missing.query("feature == 'EXT_SOURCE_3'")
+    assert (missing["rate"] > 0.6).all() and missing["alert"].all()
+    assert "probability" in _flagged(result, "univariate")
+
+
+def test_new_category_flags_unseen_income_type(results):
+    result = results["new_category"]
+    assert "NAME_INCOME_TYPE" in _flagged(result, "unseen_values")
+    summary = result.summary()
+    assert summary["data_quality"]["unseen"]["NAME_INCOME_TYPE"]["values"] == ["Businessman"]
+
+
+def test_no_drift_stays_within_the_false_alarm_bound(results):
+    """NannyML alerts when a statistic leaves mean + 3 sd of its values over reference chunks:
+    about 0.1% of (feature, method, chunk) cells for a normal statistic with a known sd. The sd is
+    estimated from 20 reference chunks and the distances are skewed, so we allow 1% of the cells,
+    no alert in the score, no data-quality or performance alert, and no feature in alert in more than
+    one chunk out of eight (a real drift persists)."""
+    result = results["none"]
+    cells = result.univariate[result.univariate["alert"].notna()]
+    assert len(cells) >= 21 * 2 * 8
+    assert cells["alert"].mean() <= 0.01
+    assert not cells.query("feature == 'probability'")["alert"].any()
+    assert all(len(a["chunks"]) <= 1 for a in result.alerts if a["kind"] == "univariate")
+    assert not [a for a in result.alerts if a["kind"] in {"missing_values", "unseen_values", "performance"}]
+
+
+def test_cbpe_auc_estimate_is_within_003_of_the_realised_auc(model, monitor):
+    frame = scored(model, 6_000, seed=21)
+    result = monitor.calculate(frame, chunking=Chunking(size=6_000))
+    auc = result.performance.query("metric == 'roc_auc'").iloc[0]
+    assert abs(auc["estimate"] - auc["realized"]) <= 0.03
+    assert auc["lower_band"] < auc["estimate"] < auc["upper_band"]
+    cost = result.performance.query("metric == 'business_cost_per_1000'").iloc[0]
+    assert cost["estimate"] == pytest.approx(cost["realized"], rel=0.2)
+
+
+def test_chunks_under_200_rows_give_not_enough_data(model, monitor):
+    # 3 hours: 1,000 rows, then 150 (too few), then 1,000.
+    frame = scored(model, 2_150, seed=3)
+    frame["ts"] = pd.Timestamp("2026-03-02", tz="UTC") + pd.to_timedelta(
+        np.r_[np.linspace(0, 3599, 1000), np.linspace(3600, 7199, 150), np.linspace(7200, 10799, 1000)], unit="s")
+    result = monitor.calculate(frame, chunking=Chunking(period="h"))
+    assert result.chunks["rows"].tolist() == [1000, 150, 1000]
+    assert result.chunks["enough"].tolist() == [True, False, True]
+    small = result.chunks.loc[1, "key"]
+    for table in (result.univariate, result.multivariate, result.performance, result.missing, result.unseen):
+        part = table[table["key"] == small]
+        assert len(part) and part["alert"].isna().all()
+    summary = result.summary()
+    assert all(f["chunks"][small] is None for f in summary["features"].values())
+    assert all(small not in a["chunks"] for a in result.alerts)
+    assert NOT_ENOUGH_DATA == "not enough data"
+
+
+def test_all_chunks_too_small_gives_no_verdict_and_charts_still_render(model, monitor):
+    frame = scored(model, MIN_CHUNK_ROWS - 1, seed=4)
+    result = monitor.calculate(frame, chunking=Chunking(period="D"))
+    assert not result.chunks["enough"].any()
+    assert result.alerts == [] and result.univariate.empty
+    assert result.kpis["predictions"] == MIN_CHUNK_ROWS - 1
+    for name in CHARTS:
+        assert result.plot(name).to_dict()  # message figures, no exception
+
+
+def test_summary_is_json_and_has_the_consumed_keys(results):
+    summary = json.loads(json.dumps(results["income_inflation"].summary()))
+    assert {"kpis", "features", "multivariate", "performance", "data_quality", "drift_alerts", "counts",
+            "chunks"} <= set(summary)
+    assert {"latency_ms_p99", "inference_ms_p50", "approval_rate", "rejected_rate", "model_versions"} <= set(
+        summary["kpis"])
+    alert = next(a for a in summary["drift_alerts"] if a["feature"] == "AMT_INCOME_TOTAL")
+    assert {"feature", "method", "threshold", "chunks", "severity", "message"} <= set(alert)
+    assert summary["features"]["AMT_INCOME_TOTAL"]["alert"] is True
+
+
+def test_every_chart_renders_and_a_failing_chart_reports_in_place(results):
+    result = results["bureau_outage"]
+    for name, chart in CHARTS.items():
+        fig = chart(result)
+        assert fig.data or fig.layout.annotations, name
+    broken = CHARTS["performance"](object())  # not a result: the chart says so instead of raising
+    assert "failed" in broken.layout.annotations[0].text
+    assert message_figure("x").layout.annotations[0].text == "x"
+
+
+@pytest.mark.parametrize(("rows", "reference", "expected"), [
+    (150, 4_000, 200), (1_000, 4_000, 200), (1_000, 8_000, 400), (50_000, 100_000, 3_200), (450, 100_000, 400),
+])
+def test_calibration_size(rows, reference, expected):
+    assert calibration_size(rows, reference) == expected
+
+
+def test_chunking_parse_and_validation():
+    assert Chunking.parse("h") == Chunking(period="h")
+    assert Chunking.parse("size:500") == Chunking(size=500) == Chunking.parse("500")
+    assert Chunking() == Chunking(period="D")
+    with pytest.raises(ValueError):
+        Chunking(size=50)
+    with pytest.raises(ValueError):
+        Chunking(period="D", size=500)
+
+
+@pytest.mark.slow
+def test_runner_refreshes_in_the_background(tmp_path, model):
+    """Thread isolation with the committed model: refresh returns at once, latest() then holds the result."""
+    from monitoring.log import PredictionLog, build_prediction_row
+
+    frame = scored(model, 500, seed=9, start=pd.Timestamp.now(tz="UTC").floor("D").isoformat())
+    write_log(PredictionLog(tmp_path / "log", replica_id="t"), frame)
+    runner = AnalysisRunner(AnalysisJob(log_dirs=(str(tmp_path / "log"),), model_dir=str(model.path)),
+                            isolation="thread")
+    try:
+        assert runner.refresh("all", Chunking(size=250)) is True
+        assert runner.refresh("all") is False  # one at a time
+        state = runner.wait(timeout=120)
+        assert state.error is None and not state.running
+        assert state.result.kpis["predictions"] == 500 and state.result.compute_seconds > 0
+    finally:
+        runner.close()
+    assert build_prediction_row  # the writer the app uses
+
+
+def write_log(log, frame: pd.DataFrame) -> None:
+    """Rows through the real writer, with the frame's timestamps and latencies."""
+    import time
+
+    from monitoring.log import build_prediction_row
+    from scoring.schema import RAW_COLUMNS
+
+    records = frame[list(RAW_COLUMNS)].astype(object).where(frame[list(RAW_COLUMNS)].notna(), None)
+    for i, (features, row) in enumerate(zip(records.to_dict("records"), frame.itertuples(), strict=True)):
+        entry = build_prediction_row(
+            features, request_id=f"r{i}", channel="rest", model_version=row.model_version,
+            probability=row.probability, decision=row.decision, threshold=0.075, inference_ms=row.inference_ms,
+            started=time.perf_counter(), now=row.ts.to_pydatetime(),
+        )
+        entry["latency_ms"] = float(row.latency_ms)
+        log.append(entry)
+    log.close()
