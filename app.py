@@ -74,9 +74,11 @@ def build_app(settings: Settings) -> FastAPI:
     watcher.start()
 
     def readiness() -> dict[str, Any]:
-        health = prediction_log.health()
-        return {"ready": health.writable or settings.log_write_policy == "serve", "model_version": model.version, "log": asdict(health),
-                "log_write_policy": settings.log_write_policy, "hub": hub.status()}
+        health = asdict(prediction_log.health())
+        health.pop("directory", None)  # /readyz is open: no paths
+        hub_state = {k: v for k, v in hub.status().items() if k != "repo_id"}
+        return {"ready": health["writable"] or settings.log_write_policy == "serve", "model_version": model.version,
+                "log": health, "log_write_policy": settings.log_write_policy, "hub": hub_state}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -113,8 +115,25 @@ def build_app(settings: Settings) -> FastAPI:
         footer_links=["api"],
         show_error=True,
     )
+    if token:
+        _protect_mcp(app, token)
     log.info("app built", extra={"seconds": round(time.perf_counter() - started, 3)})
     return app
+
+
+def _protect_mcp(app: FastAPI, token: str) -> None:
+    """Gradio's login covers the UI and its API, not its MCP routes: require the bearer token there."""
+    from fastapi.responses import JSONResponse
+
+    @app.middleware("http")
+    async def mcp_bearer(request, call_next):  # noqa: ANN001, ANN202 - Starlette middleware signature
+        if request.url.path.startswith("/gradio_api/mcp"):
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not _same(given.strip(), token):
+                return JSONResponse({"error": "missing or wrong bearer token", "detail": [
+                    {"field": None, "kind": "auth", "message": "MCP needs Authorization: Bearer <API_TOKEN>"}]},
+                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
 
 
 def _notifier(settings: Settings) -> WebhookNotifier | None:

@@ -85,11 +85,16 @@ def _check_category(spec: Field, value: Any) -> tuple[str | None, Problem | None
     if not isinstance(value, str):
         return None, Problem(spec.name, "wrong_type", f"expected one of the labels (a string), got {_describe(value)}")
     if value not in spec.categories:
-        shown = value if len(value) <= MAX_CATEGORY_LENGTH else value[:MAX_CATEGORY_LENGTH] + "..."
         return None, Problem(
-            spec.name, "unknown_category", f"unknown label {shown!r}; expected one of {list(spec.categories)}"
+            spec.name, "unknown_category", f"unknown label {_shown(value)!r}; expected one of {list(spec.categories)}"
         )
     return value, None
+
+
+def _shown(text: str) -> str:
+    """Echo caller text safely: truncated, and lone surrogates (undecodable) replaced."""
+    short = text if len(text) <= MAX_CATEGORY_LENGTH else text[:MAX_CATEGORY_LENGTH] + "..."
+    return short.encode("utf-8", "replace").decode("utf-8")
 
 
 def _describe(value: Any) -> str:
@@ -121,11 +126,13 @@ def validate_application(payload: Any) -> tuple[dict[str, Any], str | None]:
                 problems.append(Problem(ID_COLUMN, "wrong_type", "expected an integer or a string identifier"))
             elif value is not None:
                 client_ref = str(value)[:64]
+                if _shown(client_ref) != client_ref:
+                    problems.append(Problem(ID_COLUMN, "wrong_type", "the identifier is not valid text"))
             continue
         spec = FIELDS.get(name) if isinstance(name, str) else None
         if spec is None:
-            shown = str(name)[:MAX_CATEGORY_LENGTH]
-            problems.append(Problem(shown, "unknown_field", "unknown field (not a Home Credit application column)"))
+            problems.append(Problem(_shown(str(name)), "unknown_field",
+                                    "unknown field (not a Home Credit application column)"))
             continue
         if value is None:
             continue

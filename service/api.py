@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from scoring.validation import NonFinite, ValidationError
@@ -55,13 +56,15 @@ def decode_json(body: bytes) -> Any:
     if not body.strip():
         raise BadRequest(400, "empty_body", "the request body is empty; send a JSON object")
     try:
-        return json.loads(body, object_pairs_hook=_object_without_duplicates, parse_constant=NonFinite)
+        value = json.loads(body, object_pairs_hook=_object_without_duplicates, parse_constant=NonFinite)
     except _DuplicateKey as exc:
-        raise BadRequest(400, "duplicate_key", "the key appears twice in one object", field=str(exc)[:100]) from exc
+        key = str(exc)[:100].encode("utf-8", "replace").decode("utf-8")
+        raise BadRequest(400, "duplicate_key", "the key appears twice in one object", field=key) from exc
     except RecursionError as exc:
         raise BadRequest(400, "invalid_json", "the JSON is nested too deeply") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(400, "invalid_json", f"the body is not valid JSON ({str(exc)[:120]})") from exc
+    return value
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -190,6 +193,17 @@ def create_api(service: ScoringService, *, settings: Settings, readiness: Callab
 
     api.include_router(router)
 
+    @api.exception_handler(RequestValidationError)
+    async def query_errors(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's own checks (e.g. `?explain=maybe`) answer in the service's error format, and are logged."""
+        first = exc.errors()[0] if exc.errors() else {}
+        field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+        problem = {"field": field, "kind": "wrong_type", "message": str(first.get("msg", "invalid request"))}
+        channel = "rest_batch" if request.url.path.endswith("/batch") else "rest"
+        service.reject(problem["message"], channel=channel, started=time.perf_counter(), kind="wrong_type",
+                       field=field, http_status=422)
+        return _error(422, [problem])
+
     @api.get("/healthz", summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -229,7 +243,8 @@ def _batch_rows(body: Any, max_rows: int) -> list[Any]:
         raise BadRequest(422, "wrong_type", 'expected {"applications": [...]}', field="applications")
     extra = [k for k in body if k != "applications"]
     if extra:
-        raise BadRequest(422, "unknown_field", "unknown field in the batch envelope", field=str(extra[0])[:100])
+        field = str(extra[0])[:100].encode("utf-8", "replace").decode("utf-8")
+        raise BadRequest(422, "unknown_field", "unknown field in the batch envelope", field=field)
     rows = body["applications"]
     if not isinstance(rows, list):
         raise BadRequest(422, "wrong_type", "expected a list of application objects", field="applications")

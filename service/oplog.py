@@ -42,5 +42,5 @@ def configure_logging(level: str = "INFO", *, secrets: list[str] | None = None) 
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
-    for noisy in ("httpx", "httpcore", "urllib3", "matplotlib", "mlflow"):
+    for noisy in ("httpx", "httpcore", "urllib3", "matplotlib", "mlflow", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

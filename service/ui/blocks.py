@@ -15,6 +15,7 @@ from service.ui.common import as_gradio_error
 from service.ui.model_tab import build_model_tab
 from service.ui.score_tab import build_score_tab
 
+SESSION_CAPACITY = 64
 TabBuilder = Callable[[gr.Tab], None]  # gets its tab, e.g. to refresh when selected
 
 CSS = """
@@ -87,7 +88,13 @@ def build_ui(service: ScoringService, *, max_rows: int, concurrency: int,
             with gr.Tab("Model", id="model"):
                 build_model_tab(service.model)
         predict, predict_batch = make_api_functions(service, max_rows=max_rows)
-        gr.api(predict, api_name="predict", concurrency_limit=concurrency)
-        gr.api(predict_batch, api_name="predict_batch", concurrency_limit=max(1, concurrency // 4))
+        # queue=False: a scoring call takes a fraction of a millisecond, so the queue's bookkeeping would
+        # dominate it; it also lets MCP tool calls run in-process instead of through Gradio's own HTTP client
+        # (which carries no credentials when a token protects the app).
+        gr.api(predict, api_name="predict", queue=False)
+        gr.api(predict_batch, api_name="predict_batch", queue=False)
     blocks.queue(default_concurrency_limit=concurrency, max_size=concurrency * 64)
+    # Gradio keeps a copy of the whole UI config per session (~180 kB here) for 10,000 sessions by default,
+    # and every API call is a new session: cap it, or API traffic alone grows the process by gigabytes.
+    blocks.state_session_capacity = SESSION_CAPACITY
     return blocks
