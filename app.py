@@ -66,7 +66,7 @@ def build_app(settings: Settings) -> FastAPI:
         submit=runner.submit,
         hub_status=hub.status,
         log_health=prediction_log.health,
-        drift_alerts=lambda: (state.result.alerts if (state := runner.latest()).result else []),
+        drift_alerts=lambda: state.result.alerts if (state := runner.latest()).result else [],
         gauges=service.metrics.gauges,
         notifier=_notifier(settings),
         every_s=settings.alert_every_s,
@@ -77,8 +77,13 @@ def build_app(settings: Settings) -> FastAPI:
         health = asdict(prediction_log.health())
         health.pop("directory", None)  # /readyz is open: no paths
         hub_state = {k: v for k, v in hub.status().items() if k != "repo_id"}
-        return {"ready": health["writable"] or settings.log_write_policy == "serve", "model_version": model.version,
-                "log": health, "log_write_policy": settings.log_write_policy, "hub": hub_state}
+        return {
+            "ready": health["writable"] or settings.log_write_policy == "serve",
+            "model_version": model.version,
+            "log": health,
+            "log_write_policy": settings.log_write_policy,
+            "hub": hub_state,
+        }
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -97,8 +102,7 @@ def build_app(settings: Settings) -> FastAPI:
         concurrency=settings.gradio_concurrency,
         extra_tabs=[
             ("Monitoring", lambda tab: build_monitoring_tab(tab, runner, operational=watcher.operational)),
-            ("Production data",
-             lambda tab: build_data_tab(tab, prediction_log, hub, history_dir=settings.history_dir)),
+            ("Production data", lambda tab: build_data_tab(tab, prediction_log, hub, history_dir=settings.history_dir)),
         ],
     )
     token = settings.token
@@ -130,17 +134,27 @@ def _protect_mcp(app: FastAPI, token: str) -> None:
         if request.url.path.startswith("/gradio_api/mcp"):
             scheme, _, given = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not _same(given.strip(), token):
-                return JSONResponse({"error": "missing or wrong bearer token", "detail": [
-                    {"field": None, "kind": "auth", "message": "MCP needs Authorization: Bearer <API_TOKEN>"}]},
-                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                return JSONResponse(
+                    {
+                        "error": "missing or wrong bearer token",
+                        "detail": [
+                            {"field": None, "kind": "auth", "message": "MCP needs Authorization: Bearer <API_TOKEN>"}
+                        ],
+                    },
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         return await call_next(request)
 
 
 def _notifier(settings: Settings) -> WebhookNotifier | None:
     if settings.alert_webhook_url is None:
         return None
-    return WebhookNotifier(settings.alert_webhook_url.get_secret_value(), cooldown_s=settings.alert_webhook_cooldown_s,
-                           min_severity=settings.alert_webhook_min_severity)
+    return WebhookNotifier(
+        settings.alert_webhook_url.get_secret_value(),
+        cooldown_s=settings.alert_webhook_cooldown_s,
+        min_severity=settings.alert_webhook_min_severity,
+    )
 
 
 def _same(given: str, expected: str) -> bool:
@@ -158,8 +172,9 @@ def main() -> int:
     except ModelLoadError as exc:
         log.error("cannot start: the model did not load", extra={"reason": str(exc)})
         return 2
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5,
-                access_log=False)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5, access_log=False
+    )
     return 0
 
 

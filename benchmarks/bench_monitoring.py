@@ -44,10 +44,20 @@ def write_log(directory: Path, rows: int, model) -> list[dict]:
     log = PredictionLog(directory, replica_id="bench")
     batch: list[dict] = []
     for i, (features, p, ts) in enumerate(zip(records, probability, stamps, strict=True)):
-        batch.append(build_prediction_row(
-            features, request_id=f"b{i}", channel="rest", model_version=model.version, probability=float(p),
-            decision="refuse" if p >= model.threshold else "approve", threshold=model.threshold,
-            inference_ms=1.0, started=time.perf_counter(), now=ts.to_pydatetime()))
+        batch.append(
+            build_prediction_row(
+                features,
+                request_id=f"b{i}",
+                channel="rest",
+                model_version=model.version,
+                probability=float(p),
+                decision="refuse" if p >= model.threshold else "approve",
+                threshold=model.threshold,
+                inference_ms=1.0,
+                started=time.perf_counter(),
+                now=ts.to_pydatetime(),
+            )
+        )
         if len(batch) == 1000 or i == rows - 1:
             day = {r["ts"][:10] for r in batch}
             log.append_many(batch) if len(day) == 1 else [log.append(r) for r in batch]
@@ -66,13 +76,16 @@ def time_analysis(directory: Path, model) -> None:
     result = monitor.calculate(data.predictions, chunking=Chunking(period="D"), rejections=data.rejections)
     total = time.perf_counter() - started
     print(f"fit on the reference (once per process): {fit_seconds:.1f} s")
-    print(f"analyse {len(data.predictions):,} logged rows: {total:.1f} s (read_log {read_seconds:.1f} s, "
-          f"analysis {total - read_seconds:.1f} s; {len(result.chunks)} daily chunks, {len(result.alerts)} alerts)"
-          f"  target <= 20 s: {'OK' if total <= 20 else 'MISSED'}")
+    print(
+        f"analyse {len(data.predictions):,} logged rows: {total:.1f} s (read_log {read_seconds:.1f} s, "
+        f"analysis {total - read_seconds:.1f} s; {len(result.chunks)} daily chunks, {len(result.alerts)} alerts)"
+        f"  target <= 20 s: {'OK' if total <= 20 else 'MISSED'}"
+    )
 
 
-def scoring_latencies(scorer: Scorer, payloads: list[dict], *, seconds: float | None = None,
-                      count: int | None = None, until=None) -> np.ndarray:
+def scoring_latencies(
+    scorer: Scorer, payloads: list[dict], *, seconds: float | None = None, count: int | None = None, until=None
+) -> np.ndarray:
     """Score every 5 ms, for `count` calls or while `until()` is true; returns milliseconds."""
     out, i = [], 0
     deadline = time.monotonic() + (seconds or 1e9)
@@ -105,9 +118,11 @@ def contention(directory: Path, model, payloads: list[dict], isolation: str) -> 
             print(f"[{isolation}] {name}: too short to measure ({len(values)} calls)")
             continue
         ratio = np.percentile(values, 99) / p99_idle
-        print(f"[{isolation}] scoring p50/p99 idle {np.percentile(idle, 50):.2f}/{p99_idle:.2f} ms; during {name} "
-              f"{np.percentile(values, 50):.2f}/{np.percentile(values, 99):.2f} ms over {len(values)} calls: "
-              f"p99 ratio {ratio:.2f}x  target <= 2x: {'OK' if ratio <= 2 else 'MISSED'}")
+        print(
+            f"[{isolation}] scoring p50/p99 idle {np.percentile(idle, 50):.2f}/{p99_idle:.2f} ms; during {name} "
+            f"{np.percentile(values, 50):.2f}/{np.percentile(values, 99):.2f} ms over {len(values)} calls: "
+            f"p99 ratio {ratio:.2f}x  target <= 2x: {'OK' if ratio <= 2 else 'MISSED'}"
+        )
     if state.error:
         print(f"[{isolation}] analysis error: {state.error}")
 

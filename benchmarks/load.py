@@ -52,8 +52,9 @@ class LoadResult:
     rss_samples_kb: list[int] = field(default_factory=list)  # every 5 s during the run
 
     def percentile(self, q: float, channel: str | None = None) -> float | None:
-        values = sorted(self.latencies_ms.get(channel, []) if channel else
-                        [v for vs in self.latencies_ms.values() for v in vs])
+        values = sorted(
+            self.latencies_ms.get(channel, []) if channel else [v for vs in self.latencies_ms.values() for v in vs]
+        )
         if not values:
             return None
         return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
@@ -67,15 +68,20 @@ class LoadResult:
     def summary(self) -> dict[str, Any]:
         channels = sorted(self.latencies_ms)
         return {
-            "seconds": round(self.seconds, 1), "concurrency": self.concurrency,
-            "requests_served": sum(self.served.values()), "by_channel": dict(self.served),
+            "seconds": round(self.seconds, 1),
+            "concurrency": self.concurrency,
+            "requests_served": sum(self.served.values()),
+            "by_channel": dict(self.served),
             "rows_acknowledged": len(self.acknowledged),
             "throughput_rps": round(sum(self.served.values()) / self.seconds, 1) if self.seconds else None,
             "errors": dict(self.errors),
-            "p50_ms": _round(self.percentile(50)), "p99_ms": _round(self.percentile(99)),
-            "per_channel_ms": {c: {"p50": _round(self.percentile(50, c)), "p99": _round(self.percentile(99, c))}
-                               for c in channels},
-            "rss_before_mb": _mb(self.rss_before_kb), "rss_after_mb": _mb(self.rss_after_kb),
+            "p50_ms": _round(self.percentile(50)),
+            "p99_ms": _round(self.percentile(99)),
+            "per_channel_ms": {
+                c: {"p50": _round(self.percentile(50, c)), "p99": _round(self.percentile(99, c))} for c in channels
+            },
+            "rss_before_mb": _mb(self.rss_before_kb),
+            "rss_after_mb": _mb(self.rss_after_kb),
             "rss_growth_pct": None if self.rss_growth is None else round(100 * self.rss_growth, 2),
             "rss_samples_mb": [_mb(kb) for kb in self.rss_samples_kb],
         }
@@ -140,10 +146,20 @@ async def _gradio(http: httpx.AsyncClient, payload: dict[str, Any]) -> list[str]
     return [json.loads(data)[0]["request_id"]]
 
 
-async def run_load(url: str, *, seconds: float, concurrency: int, payloads: list[dict[str, Any]],
-                   gradio_share: float = 0.1, batch_share: float = 0.02, batch_size: int = 20,
-                   token: str | None = None, stop: threading.Event | None = None, seed: int = 0,
-                   timeout: float = 30.0) -> LoadResult:
+async def run_load(
+    url: str,
+    *,
+    seconds: float,
+    concurrency: int,
+    payloads: list[dict[str, Any]],
+    gradio_share: float = 0.1,
+    batch_share: float = 0.02,
+    batch_size: int = 20,
+    token: str | None = None,
+    stop: threading.Event | None = None,
+    seed: int = 0,
+    timeout: float = 30.0,
+) -> LoadResult:
     """`concurrency` workers send requests back to back for `seconds` (or until `stop` is set)."""
     result = LoadResult(concurrency=concurrency)
     headers = {"authorization": f"Bearer {token}"} if token else {}
@@ -237,10 +253,22 @@ def _free_port() -> int:
 def spawn_server(folder: Path, *, env: dict[str, str] | None = None, wait: float = 120) -> tuple[subprocess.Popen, str]:
     """`python app.py` on 127.0.0.1 and a free port, logging into `folder`; waits for /healthz."""
     port = _free_port()
-    full_env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PREDICTION_LOG_DIR": str(folder / "predictions"),
-                "HISTORY_DIR": str(folder / "history"), "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
-    process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=full_env,
-                               stdout=(folder / "server.log").open("wb"), stderr=subprocess.STDOUT)
+    full_env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "PREDICTION_LOG_DIR": str(folder / "predictions"),
+        "HISTORY_DIR": str(folder / "history"),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        **(env or {}),
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=ROOT,
+        env=full_env,
+        stdout=(folder / "server.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + wait
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -287,9 +315,17 @@ def main(argv: list[str] | None = None) -> int:
             process, url = spawn_server(Path(tmp))
             pid, log_dir = process.pid, Path(tmp) / "predictions"
         try:
-            result = load(url, pid=pid, warmup=args.warmup, seconds=args.seconds, concurrency=args.concurrency,
-                          payloads=payloads, gradio_share=args.gradio_share, batch_share=args.batch_share,
-                          token=args.token)
+            result = load(
+                url,
+                pid=pid,
+                warmup=args.warmup,
+                seconds=args.seconds,
+                concurrency=args.concurrency,
+                payloads=payloads,
+                gradio_share=args.gradio_share,
+                batch_share=args.batch_share,
+                token=args.token,
+            )
             log_check = check_log(log_dir, result.acknowledged) if log_dir else None
         finally:
             if process is not None:

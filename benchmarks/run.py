@@ -69,8 +69,14 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
 
 
 def start(cmd: list[str], env: dict[str, str], health: str, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("wb"),  # noqa: S603
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log.open("wb"),  # noqa: S603
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     wait_http(health, proc)
     return proc
 
@@ -98,33 +104,47 @@ def main() -> None:
     model = load_model(ROOT / "model")
     scorer = Scorer(model)
     frame = production_stream(max(args.n, 200), seed=11)
-    payloads = frame_to_payloads(frame.drop(columns=["TARGET", "SK_ID_CURR"]).astype(object)
-                                 .where(frame.drop(columns=["TARGET", "SK_ID_CURR"]).notna(), None))
+    payloads = frame_to_payloads(
+        frame.drop(columns=["TARGET", "SK_ID_CURR"])
+        .astype(object)
+        .where(frame.drop(columns=["TARGET", "SK_ID_CURR"]).notna(), None)
+    )
     features = build_features(encode_frame(frame))
     pick = lambda i: payloads[i % len(payloads)]  # noqa: E731
     results: dict[str, np.ndarray] = {}
-    results["in-process: model call (Booster, 1 row)"] = timed(lambda i: model.predict(features[i % 200][None, :]),
-                                                                args.n)
+    results["in-process: model call (Booster, 1 row)"] = timed(
+        lambda i: model.predict(features[i % 200][None, :]), args.n
+    )
     results["in-process: features (1 row)"] = timed(
-        lambda i: build_features(np.array([encode_record(pick(i))])), args.n)
+        lambda i: build_features(np.array([encode_record(pick(i))])), args.n
+    )
     results["in-process: Scorer.score (validate..decide)"] = timed(lambda i: scorer.score(pick(i)), args.n)
-    results["in-process: Scorer.score with explanation"] = timed(lambda i: scorer.score(pick(i), explain=True),
-                                                                  args.n)
+    results["in-process: Scorer.score with explanation"] = timed(lambda i: scorer.score(pick(i), explain=True), args.n)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     port = free_port()
-    app = start([sys.executable, "app.py"], {"PORT": str(port), "HOST": "127.0.0.1",
-                                              "PREDICTION_LOG_DIR": str(tmp / "log"),
-                                              "HISTORY_DIR": str(tmp / "history"), "LOG_LEVEL": "WARNING"},
-                f"http://127.0.0.1:{port}/healthz", tmp / "app.log")
+    app = start(
+        [sys.executable, "app.py"],
+        {
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "PREDICTION_LOG_DIR": str(tmp / "log"),
+            "HISTORY_DIR": str(tmp / "history"),
+            "LOG_LEVEL": "WARNING",
+        },
+        f"http://127.0.0.1:{port}/healthz",
+        tmp / "app.log",
+    )
     procs = [app]
     try:
         url = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=url, timeout=30) as http:
             results["REST /api/v1/score (validation + log)"] = timed(
-                lambda i: http.post("/api/v1/score", json=pick(i)).raise_for_status(), args.n)
+                lambda i: http.post("/api/v1/score", json=pick(i)).raise_for_status(), args.n
+            )
             results["REST /api/v1/score?explain=true"] = timed(
-                lambda i: http.post("/api/v1/score?explain=true", json=pick(i)).raise_for_status(), args.n)
+                lambda i: http.post("/api/v1/score?explain=true", json=pick(i)).raise_for_status(), args.n
+            )
 
             def raw_gradio(i: int) -> None:
                 event = http.post("/gradio_api/call/predict", json={"data": [pick(i), False]}).json()["event_id"]
@@ -137,18 +157,37 @@ def main() -> None:
 
         client = Client(url, verbose=False)
         results["Gradio API, gradio_client.predict"] = timed(
-            lambda i: client.predict(pick(i), False, api_name="/predict"), max(args.n // 4, 50), warmup=10)
+            lambda i: client.predict(pick(i), False, api_name="/predict"), max(args.n // 4, 50), warmup=10
+        )
         client.close()
 
         baseline = None
         if not args.skip_mlflow:
             mport = free_port()
             mlflow_bin = str(Path(sys.executable).with_name("mlflow"))
-            procs.append(start([mlflow_bin, "models", "serve", "-m", "model", "--env-manager", "local",
-                                "-h", "127.0.0.1", "-p", str(mport), "-w", "1"],
-                               # it execs `uvicorn` by name: the venv's bin must be on PATH
-                               {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
-                               f"http://127.0.0.1:{mport}/ping", tmp / "mlflow.log"))
+            procs.append(
+                start(
+                    [
+                        mlflow_bin,
+                        "models",
+                        "serve",
+                        "-m",
+                        "model",
+                        "--env-manager",
+                        "local",
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        str(mport),
+                        "-w",
+                        "1",
+                    ],
+                    # it execs `uvicorn` by name: the venv's bin must be on PATH
+                    {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
+                    f"http://127.0.0.1:{mport}/ping",
+                    tmp / "mlflow.log",
+                )
+            )
             columns = list(FEATURE_NAMES)
 
             def body(i: int) -> str:
@@ -157,9 +196,11 @@ def main() -> None:
 
             with httpx.Client(base_url=f"http://127.0.0.1:{mport}", timeout=30) as http:
                 results["mlflow models serve /invocations (baseline)"] = timed(
-                    lambda i: http.post("/invocations", content=body(i),
-                                        headers={"content-type": "application/json"}).raise_for_status(),
-                    args.n)
+                    lambda i: http.post(
+                        "/invocations", content=body(i), headers={"content-type": "application/json"}
+                    ).raise_for_status(),
+                    args.n,
+                )
             baseline = float(np.percentile(results["mlflow models serve /invocations (baseline)"], 50))
     finally:
         for proc in procs:
@@ -170,8 +211,10 @@ def main() -> None:
     print(f"|{'-' * 46}|{'-' * 11}|{'-' * 11}|{'-' * 10}|")
     for name, ms in results.items():
         print(row(name, ms, baseline))
-    print(f"\ncpu count {os.cpu_count()}, python {sys.version.split()[0]}, "
-          f"median of medians {statistics.median(float(np.median(v)) for v in results.values()):.3f} ms")
+    print(
+        f"\ncpu count {os.cpu_count()}, python {sys.version.split()[0]}, "
+        f"median of medians {statistics.median(float(np.median(v)) for v in results.values()):.3f} ms"
+    )
 
 
 if __name__ == "__main__":

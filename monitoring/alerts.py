@@ -258,8 +258,14 @@ def detect_latency(predictions: pd.DataFrame, *, now: datetime, rules: AlertRule
     """Per interactive channel: p95/p99 above the SLO (critical), or p95 far above its baseline (warning)."""
     rows = _interactive(predictions, start=now - rules.window * (rules.baseline_windows + 1))
     rows = rows[rows["channel"].isin(rules.latency_channels)]
-    frame = pd.DataFrame({"channel": rows["channel"], "ms": rows["latency_ms"],
-                          "ts": rows["ts"], "w": window_index(rows["ts"], now=now, width=rules.window)})
+    frame = pd.DataFrame(
+        {
+            "channel": rows["channel"],
+            "ms": rows["latency_ms"],
+            "ts": rows["ts"],
+            "w": window_index(rows["ts"], now=now, width=rules.window),
+        }
+    )
     frame = frame[frame["w"].notna() & (frame["w"] <= rules.baseline_windows)]
     return [a for channel, part in frame.groupby("channel") if (a := _latency_alert(str(channel), part, now, rules))]
 
@@ -283,19 +289,33 @@ def _latency_alert(channel: str, part: pd.DataFrame, now: datetime, rules: Alert
     window_rows = part[part["w"] == k]
     since = _first_ts(window_rows.loc[window_rows["ms"] > limit, "ts"]) or _window_start(now, rules.window, k)
     return Alert(
-        key=f"latency:{channel}", kind="latency", severity=severity, title=title, since=since,
-        observed=value, baseline=None if base is None else base.median, limit=limit,
-        ratio=base.ratio(value) if base else value / limit, z=base.z(value) if base else None, unit="ms",
-        subject=channel, details={"p95_ms": p95, "p99_ms": p99, "requests": int(stats.at[0, "n"]),
-                                  "baseline_windows": 0 if base is None else base.windows},
+        key=f"latency:{channel}",
+        kind="latency",
+        severity=severity,
+        title=title,
+        since=since,
+        observed=value,
+        baseline=None if base is None else base.median,
+        limit=limit,
+        ratio=base.ratio(value) if base else value / limit,
+        z=base.z(value) if base else None,
+        unit="ms",
+        subject=channel,
+        details={
+            "p95_ms": p95,
+            "p99_ms": p99,
+            "requests": int(stats.at[0, "n"]),
+            "baseline_windows": 0 if base is None else base.windows,
+        },
         check=f"Compare latency_ms with inference_ms on {channel}: if inference is flat the time goes "
-              "elsewhere (CPU shared with batch or drift jobs, Gradio queue, log disk); if both rose, "
-              "see the model version and the inference alert.",
+        "elsewhere (CPU shared with batch or drift jobs, Gradio queue, log disk); if both rose, "
+        "see the model version and the inference alert.",
     )
 
 
-def _latency_breach(p95: float, p99: float, base: Baseline | None,
-                    rules: AlertRules) -> tuple[str, float, float, Severity] | None:
+def _latency_breach(
+    p95: float, p99: float, base: Baseline | None, rules: AlertRules
+) -> tuple[str, float, float, Severity] | None:
     """(percentile, value, limit crossed, severity): a broken SLO is critical, a drift within it a warning."""
     if p95 > rules.slo_p95_ms:
         return "p95", p95, rules.slo_p95_ms, "critical"
@@ -327,16 +347,25 @@ def detect_inference(predictions: pd.DataFrame, *, now: datetime, rules: AlertRu
     ratio = new["median"] / old["median"] if old["median"] > 0 else math.inf
     if ratio < rules.inference_ratio or new["median"] - old["median"] < rules.inference_min_delta_ms:
         return []
-    return [Alert(
-        key=f"inference:{current}", kind="inference", severity="warning",
-        title=f"Model {current}: median inference {new['median']:.1f} ms, up from {old['median']:.1f} ms "
-              f"with {previous}",
-        since=new["first"].to_pydatetime(), observed=float(new["median"]), baseline=float(old["median"]),
-        limit=float(old["median"]) * rules.inference_ratio, ratio=float(ratio), unit="ms", subject=current,
-        details={"previous_version": previous, "rows_new": int(new["n"]), "rows_previous": int(old["n"])},
-        check=f"Compare {current} with {previous}: number of trees and leaves, feature count, threads "
-              "(LightGBM num_threads on 2 shared cores), explanations enabled by default.",
-    )]
+    return [
+        Alert(
+            key=f"inference:{current}",
+            kind="inference",
+            severity="warning",
+            title=f"Model {current}: median inference {new['median']:.1f} ms, up from {old['median']:.1f} ms "
+            f"with {previous}",
+            since=new["first"].to_pydatetime(),
+            observed=float(new["median"]),
+            baseline=float(old["median"]),
+            limit=float(old["median"]) * rules.inference_ratio,
+            ratio=float(ratio),
+            unit="ms",
+            subject=current,
+            details={"previous_version": previous, "rows_new": int(new["n"]), "rows_previous": int(old["n"])},
+            check=f"Compare {current} with {previous}: number of trees and leaves, feature count, threads "
+            "(LightGBM num_threads on 2 shared cores), explanations enabled by default.",
+        )
+    ]
 
 
 # --------------------------------------------------------------------------------------------- errors
@@ -365,16 +394,21 @@ def _is_server(rejections: pd.DataFrame) -> pd.Series:
 def _error_frame(log: Any, now: datetime, rules: AlertRules) -> tuple[pd.DataFrame, pd.Series]:
     """Rejections with their window, and the number of requests (scored + rejected rows) per window."""
     rej, pred = log.rejections, log.predictions
-    rej = rej.assign(w=window_index(rej["ts"], now=now, width=rules.window), server=_is_server(rej),
-                     field=rej["field"].fillna("-"), channel=rej["channel"].astype("string"))
+    rej = rej.assign(
+        w=window_index(rej["ts"], now=now, width=rules.window),
+        server=_is_server(rej),
+        field=rej["field"].fillna("-"),
+        channel=rej["channel"].astype("string"),
+    )
     rej = rej[rej["w"].notna() & (rej["w"] <= rules.baseline_windows)]
     pw = window_index(pred["ts"], now=now, width=rules.window)
     total = pd.concat([pw[pw.notna() & (pw <= rules.baseline_windows)], rej["w"]]).value_counts()
     return rej, total.reindex(range(rules.baseline_windows + 1), fill_value=0)
 
 
-def _rate_spike(counts: pd.Series, totals: pd.Series, *, min_count: int, min_rate: float,
-                rules: AlertRules) -> tuple[Baseline | None, float] | None:
+def _rate_spike(
+    counts: pd.Series, totals: pd.Series, *, min_count: int, min_rate: float, rules: AlertRules
+) -> tuple[Baseline | None, float] | None:
     """(baseline, rate) when the current window's share of requests is a spike, else None."""
     count, total = int(counts.get(0, 0)), int(totals.get(0, 0))
     if count < min_count or total == 0 or count / total < min_rate:
@@ -387,36 +421,60 @@ def _rate_spike(counts: pd.Series, totals: pd.Series, *, min_count: int, min_rat
     return base, rate
 
 
-def _rejection_alert(part: pd.DataFrame, totals: pd.Series, spike: tuple[Baseline | None, float], *,
-                     key: str, subject: str, title: str, check: str, severity: Severity,
-                     rules: AlertRules) -> Alert:
+def _rejection_alert(
+    part: pd.DataFrame,
+    totals: pd.Series,
+    spike: tuple[Baseline | None, float],
+    *,
+    key: str,
+    subject: str,
+    title: str,
+    check: str,
+    severity: Severity,
+    rules: AlertRules,
+) -> Alert:
     base, rate = spike
     limit = max(rules.error_min_rate, 0.0 if base is None else base.median * rules.error_ratio)
     bad = (part.groupby("w").size().reindex(totals.index, fill_value=0) / totals.replace(0, np.nan)) >= limit
     k = _run_start(bad)
     channels = part.loc[part["w"] == 0, "channel"].value_counts()
     return Alert(
-        key=key, kind="errors", severity=severity, title=title, check=check,
-        since=_first_ts(part.loc[part["w"] == k, "ts"]), observed=rate,
-        baseline=None if base is None else base.median, limit=limit,
-        ratio=base.ratio(rate) if base else rate / limit, z=base.z(rate) if base else None, unit="%",
+        key=key,
+        kind="errors",
+        severity=severity,
+        title=title,
+        check=check,
+        since=_first_ts(part.loc[part["w"] == k, "ts"]),
+        observed=rate,
+        baseline=None if base is None else base.median,
+        limit=limit,
+        ratio=base.ratio(rate) if base else rate / limit,
+        z=base.z(rate) if base else None,
+        unit="%",
         subject=subject,
-        details={"rejected": int((part["w"] == 0).sum()), "requests": int(totals[0]),
-                 "channels": {str(c): int(n) for c, n in channels.items() if n}},
+        details={
+            "rejected": int((part["w"] == 0).sum()),
+            "requests": int(totals[0]),
+            "channels": {str(c): int(n) for c, n in channels.items() if n},
+        },
     )
 
 
 def _wave_title(kind: str, fld: str, rate: float) -> str:
     if fld == "-":  # errors about the request as a whole (auth, size, JSON) name no field
         return f"Wave of {kind}: {rate:.1%} of requests rejected with the same error"
-    return (f"Wave of {kind} on {fld}: {rate:.1%} of requests rejected with the same error on the same field"
-            " - a client has probably changed its format")
+    return (
+        f"Wave of {kind} on {fld}: {rate:.1%} of requests rejected with the same error on the same field"
+        " - a client has probably changed its format"
+    )
 
 
 def _wave_check(kind: str, fld: str) -> str:
     cause = _CHECKS.get(kind, "a client changed what it sends in {field}").format(field=fld)
-    return (f"{cause[:1].upper()}{cause[1:]}; find the caller in the access log and compare its payload with "
-            "the API schema (/docs).")
+    return (
+        f"{cause[:1].upper()}{cause[1:]}; find the caller in the access log and compare its payload with "
+        "the API schema (/docs)."
+    )
 
 
 def detect_errors(log: Any, *, now: datetime, rules: AlertRules) -> list[Alert]:
@@ -424,33 +482,70 @@ def detect_errors(log: Any, *, now: datetime, rules: AlertRules) -> list[Alert]:
     rej, totals = _error_frame(log, now, rules)
     alerts, waves = [], []
     server = rej[rej["server"]]
-    spike = _rate_spike(server.groupby("w").size(), totals, min_count=rules.server_error_min_count,
-                        min_rate=rules.server_error_rate, rules=rules)
+    spike = _rate_spike(
+        server.groupby("w").size(),
+        totals,
+        min_count=rules.server_error_min_count,
+        min_rate=rules.server_error_rate,
+        rules=rules,
+    )
     if spike:
         kinds = ", ".join(f"{k} x{n}" for k, n in server.loc[server["w"] == 0, "error_kind"].value_counts().items())
-        alerts.append(_rejection_alert(
-            server, totals, spike, key="errors:server", subject="server", severity="critical", rules=rules,
-            title=f"Server-side failures: {spike[1]:.1%} of requests refused by us ({kinds})",
-            check="Log folder writable and disk not full (log_write_failed / 503), /readyz, the service log."))
+        alerts.append(
+            _rejection_alert(
+                server,
+                totals,
+                spike,
+                key="errors:server",
+                subject="server",
+                severity="critical",
+                rules=rules,
+                title=f"Server-side failures: {spike[1]:.1%} of requests refused by us ({kinds})",
+                check="Log folder writable and disk not full (log_write_failed / 503), /readyz, the service log.",
+            )
+        )
     client = rej[~rej["server"]]
     for (kind, fld), part in client.groupby(["error_kind", "field"]):
-        spike = _rate_spike(part.groupby("w").size(), totals, min_count=rules.error_min_count,
-                            min_rate=rules.error_min_rate, rules=rules)
+        spike = _rate_spike(
+            part.groupby("w").size(),
+            totals,
+            min_count=rules.error_min_count,
+            min_rate=rules.error_min_rate,
+            rules=rules,
+        )
         if spike:
-            waves.append(_rejection_alert(
-                part, totals, spike, key=f"errors:{kind}:{fld}", subject=str(fld), rules=rules,
-                severity="critical" if spike[1] >= rules.error_critical_rate else "warning",
-                title=_wave_title(str(kind), str(fld), spike[1]), check=_wave_check(str(kind), str(fld))))
-    spike = _rate_spike(client.groupby("w").size(), totals, min_count=rules.error_min_count,
-                        min_rate=rules.error_min_rate, rules=rules)
+            waves.append(
+                _rejection_alert(
+                    part,
+                    totals,
+                    spike,
+                    key=f"errors:{kind}:{fld}",
+                    subject=str(fld),
+                    rules=rules,
+                    severity="critical" if spike[1] >= rules.error_critical_rate else "warning",
+                    title=_wave_title(str(kind), str(fld), spike[1]),
+                    check=_wave_check(str(kind), str(fld)),
+                )
+            )
+    spike = _rate_spike(
+        client.groupby("w").size(), totals, min_count=rules.error_min_count, min_rate=rules.error_min_rate, rules=rules
+    )
     if spike and not waves:
         top = client[client["w"] == 0].groupby(["error_kind", "field"]).size().nlargest(3)
         spread = ", ".join(f"{k} on {f} x{n}" for (k, f), n in top.items())
-        alerts.append(_rejection_alert(
-            client, totals, spike, key="errors:rejected", subject="rejected", rules=rules,
-            severity="critical" if spike[1] >= rules.error_critical_rate else "warning",
-            title=f"Rejected requests at {spike[1]:.1%}, spread over several errors ({spread})",
-            check="Several fields at once: a new client or a broken export; look at the channels and request ids."))
+        alerts.append(
+            _rejection_alert(
+                client,
+                totals,
+                spike,
+                key="errors:rejected",
+                subject="rejected",
+                rules=rules,
+                severity="critical" if spike[1] >= rules.error_critical_rate else "warning",
+                title=f"Rejected requests at {spike[1]:.1%}, spread over several errors ({spread})",
+                check="Several fields at once: a new client or a broken export; look at the channels and request ids.",
+            )
+        )
     return alerts + waves
 
 
@@ -492,10 +587,18 @@ def detect_traffic(log: Any, *, now: datetime, rules: AlertRules) -> list[Alert]
     times = times[times < pd.Timestamp(now)]
     days = [(s, e) for s, e in _same_hours_before(now, rules) if not times.empty and times.iloc[0] <= s]
     if len(days) < rules.traffic_min_days:
-        return [Alert(key="traffic:history", kind="traffic", severity="info", subject="traffic",
-                      title=f"Traffic not judged: not enough history ({len(days)} comparable days of "
-                            f"{rules.traffic_min_days} needed)",
-                      check="Nothing to do; keep the log history (Hub restore) so the comparison can start.")]
+        return [
+            Alert(
+                key="traffic:history",
+                kind="traffic",
+                severity="info",
+                subject="traffic",
+                title=f"Traffic not judged: not enough history ({len(days)} comparable days of "
+                f"{rules.traffic_min_days} needed)",
+                check="Nothing to do; keep the log history (Hub restore) so the comparison can start.",
+            )
+        ]
+
     def count(start: datetime, end: datetime) -> int:  # times are sorted: bisect, no full scan per day
         return int(times.searchsorted(pd.Timestamp(end)) - times.searchsorted(pd.Timestamp(start)))
 
@@ -505,23 +608,41 @@ def detect_traffic(log: Any, *, now: datetime, rules: AlertRules) -> list[Alert]
     if base is None:
         return []
     base = Baseline(base.median, max(base.scale, math.sqrt(base.median)), base.windows)  # Poisson noise floor
-    drop = (base.median >= rules.traffic_min_expected and current * rules.traffic_ratio <= base.median
-            and -base.z(current) >= rules.far_z)
-    surge = (current >= rules.traffic_min_expected
-             and _far_above(current, base, ratio=rules.traffic_ratio, z=rules.far_z))
+    drop = (
+        base.median >= rules.traffic_min_expected
+        and current * rules.traffic_ratio <= base.median
+        and -base.z(current) >= rules.far_z
+    )
+    surge = current >= rules.traffic_min_expected and _far_above(
+        current, base, ratio=rules.traffic_ratio, z=rules.far_z
+    )
     if not (drop or surge):
         return []
     minutes = rules.window.total_seconds() / 60
     what = "drop" if drop else "surge"
-    check = ("Clients reaching us? DNS/ingress, an expired token (auth rejections), a partner's batch window moved."
-             if drop else "Who sends more: channels and client_ref spread; a retry loop or a load test; capacity.")
-    return [Alert(
-        key=f"traffic:{what}", kind="traffic", severity="warning", subject="traffic",
-        title=f"Traffic {what}: {current} requests in the last {minutes:.0f} min, usually {base.median:.0f} "
-              f"at this time ({base.windows} comparable days)",
-        since=now - rules.window, observed=float(current), baseline=base.median, ratio=base.ratio(current),
-        z=base.z(current), unit="requests", check=check, details={"days_counts": counts},
-    )]
+    check = (
+        "Clients reaching us? DNS/ingress, an expired token (auth rejections), a partner's batch window moved."
+        if drop
+        else "Who sends more: channels and client_ref spread; a retry loop or a load test; capacity."
+    )
+    return [
+        Alert(
+            key=f"traffic:{what}",
+            kind="traffic",
+            severity="warning",
+            subject="traffic",
+            title=f"Traffic {what}: {current} requests in the last {minutes:.0f} min, usually {base.median:.0f} "
+            f"at this time ({base.windows} comparable days)",
+            since=now - rules.window,
+            observed=float(current),
+            baseline=base.median,
+            ratio=base.ratio(current),
+            z=base.z(current),
+            unit="requests",
+            check=check,
+            details={"days_counts": counts},
+        )
+    ]
 
 
 def detect_idle(log: Any, *, now: datetime, rules: AlertRules) -> list[Alert]:
@@ -538,12 +659,22 @@ def detect_idle(log: Any, *, now: datetime, rules: AlertRules) -> list[Alert]:
     if idle < rules.idle_minutes:
         return []
     last_text = f"{last:%Y-%m-%d %H:%M} UTC" if last else "never"
-    return [Alert(
-        key="traffic:idle", kind="traffic", severity="critical", subject="traffic",
-        title=f"No traffic for {idle:.0f} min during opening hours (last request: {last_text})",
-        since=quiet_from, observed=idle, limit=rules.idle_minutes, ratio=idle / rules.idle_minutes, unit="min",
-        check="Is the service reachable from outside (ingress, DNS, Space asleep)? Are the clients' own systems up?",
-    )]
+    return [
+        Alert(
+            key="traffic:idle",
+            kind="traffic",
+            severity="critical",
+            subject="traffic",
+            title=f"No traffic for {idle:.0f} min during opening hours (last request: {last_text})",
+            since=quiet_from,
+            observed=idle,
+            limit=rules.idle_minutes,
+            ratio=idle / rules.idle_minutes,
+            unit="min",
+            check="Is the service reachable from outside (ingress, DNS, Space asleep)? "
+            "Are the clients' own systems up?",
+        )
+    ]
 
 
 # -------------------------------------------------------------------------------------------- storage
@@ -564,17 +695,25 @@ def _parse_time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def detect_storage(*, now: datetime, rules: AlertRules, hub_status: Mapping[str, Any] | None = None,
-                   log_health: Any = None) -> list[Alert]:
+def detect_storage(
+    *, now: datetime, rules: AlertRules, hub_status: Mapping[str, Any] | None = None, log_health: Any = None
+) -> list[Alert]:
     """Hub pushes failing or overdue, and a log folder that cannot be written."""
     alerts = []
     if _get(log_health, "writable") is False:
         error = _get(log_health, "last_error") or "the write probe failed"
-        alerts.append(Alert(
-            key="storage:log", kind="storage", severity="critical", subject=str(_get(log_health, "directory")),
-            title=f"Prediction log folder {_get(log_health, 'directory')} is not writable ({error})",
-            since=_parse_time(_get(log_health, "last_error_at")) or now,
-            check="Disk full, read-only mount or permissions; with LOG_WRITE_POLICY=refuse every score answers 503."))
+        alerts.append(
+            Alert(
+                key="storage:log",
+                kind="storage",
+                severity="critical",
+                subject=str(_get(log_health, "directory")),
+                title=f"Prediction log folder {_get(log_health, 'directory')} is not writable ({error})",
+                since=_parse_time(_get(log_health, "last_error_at")) or now,
+                check="Disk full, read-only mount or permissions; "
+                "with LOG_WRITE_POLICY=refuse every score answers 503.",
+            )
+        )
     hub = _hub_alert(hub_status or {}, now=now, rules=rules)
     return alerts + ([hub] if hub else [])
 
@@ -594,13 +733,18 @@ def _hub_alert(status: Mapping[str, Any], *, now: datetime, rules: AlertRules) -
     state = f"failing ({status.get('failures', 0)} failures, last: {error})" if failing else "not running on time"
     ago = f"{age:.0f} min ago" if age is not None else "never"
     return Alert(
-        key="storage:hub", kind="storage", severity="critical" if overdue else "warning",
+        key="storage:hub",
+        kind="storage",
+        severity="critical" if overdue else "warning",
         subject=str(status.get("repo_id") or "hub"),
         title=f"Hub pushes of the prediction log {state}; last successful push {ago}, expected every {every:g} min",
-        since=last_ok or attempt or now, observed=age, baseline=every or None,
-        limit=rules.hub_overdue_factor * every if every else None, unit="min",
+        since=last_ok or attempt or now,
+        observed=age,
+        baseline=every or None,
+        limit=rules.hub_overdue_factor * every if every else None,
+        unit="min",
         check="HF token still valid and allowed to write the dataset repo, Hub status, disk space; "
-              "until a push succeeds the rows exist only on this container's disk.",
+        "until a push succeeds the rows exist only on this container's disk.",
         details={"running": status.get("running"), "failures": status.get("failures")},
     )
 
@@ -615,8 +759,14 @@ def _order(alerts: Iterable[Alert]) -> list[Alert]:
     return sorted(by_severity, key=lambda a: a.since or earliest, reverse=True)
 
 
-def detect_operational(log_data: Any, *, now: datetime, rules: AlertRules | None = None,
-                       hub_status: Mapping[str, Any] | None = None, log_health: Any = None) -> list[Alert]:
+def detect_operational(
+    log_data: Any,
+    *,
+    now: datetime,
+    rules: AlertRules | None = None,
+    hub_status: Mapping[str, Any] | None = None,
+    log_health: Any = None,
+) -> list[Alert]:
     """Every operational alert at `now`, newest first. `log_data` is a `read_log` result covering `rules.history`."""
     rules = rules or AlertRules()
     now = now.astimezone(UTC)
@@ -624,17 +774,26 @@ def detect_operational(log_data: Any, *, now: datetime, rules: AlertRules | None
     traffic = detect_traffic(log_data, now=now, rules=rules)
     if idle:  # "no traffic at all" already says everything a drop would
         traffic = [a for a in traffic if a.key != "traffic:drop"]
-    return _order([
-        *detect_latency(log_data.predictions, now=now, rules=rules),
-        *detect_inference(log_data.predictions, now=now, rules=rules),
-        *detect_errors(log_data, now=now, rules=rules),
-        *traffic, *idle,
-        *detect_storage(now=now, rules=rules, hub_status=hub_status, log_health=log_health),
-    ])
+    return _order(
+        [
+            *detect_latency(log_data.predictions, now=now, rules=rules),
+            *detect_inference(log_data.predictions, now=now, rules=rules),
+            *detect_errors(log_data, now=now, rules=rules),
+            *traffic,
+            *idle,
+            *detect_storage(now=now, rules=rules, hub_status=hub_status, log_health=log_health),
+        ]
+    )
 
 
-_DRIFT_SEVERITY: dict[str, Severity] = {"high": "critical", "medium": "warning", "low": "info",
-                                        "critical": "critical", "warning": "warning", "info": "info"}
+_DRIFT_SEVERITY: dict[str, Severity] = {
+    "high": "critical",
+    "medium": "warning",
+    "low": "info",
+    "critical": "critical",
+    "warning": "warning",
+    "info": "info",
+}
 
 
 def drift_alert(raw: Mapping[str, Any]) -> Alert:
@@ -643,12 +802,20 @@ def drift_alert(raw: Mapping[str, Any]) -> Alert:
     chunks = list(raw.get("chunks") or [])
     threshold = raw.get("threshold")
     return Alert(
-        key=":".join(["drift", str(raw.get("kind") or "drift"), feature or "*", method or "*"]), kind="drift",
-        severity=_DRIFT_SEVERITY.get(str(raw.get("severity")).lower(), "warning"), title=str(raw["message"]),
-        since=_chunk_time(chunks[0]) if chunks else None, limit=None if threshold is None else float(threshold),
-        subject=feature, source="drift", details={"method": method, "chunks": chunks},
-        check=str(raw.get("check") or "Open the Monitoring tab: the feature's distribution per chunk against the "
-                                        "reference, then the data source of the clients sending it."),
+        key=":".join(["drift", str(raw.get("kind") or "drift"), feature or "*", method or "*"]),
+        kind="drift",
+        severity=_DRIFT_SEVERITY.get(str(raw.get("severity")).lower(), "warning"),
+        title=str(raw["message"]),
+        since=_chunk_time(chunks[0]) if chunks else None,
+        limit=None if threshold is None else float(threshold),
+        subject=feature,
+        source="drift",
+        details={"method": method, "chunks": chunks},
+        check=str(
+            raw.get("check")
+            or "Open the Monitoring tab: the feature's distribution per chunk against the "
+            "reference, then the data source of the clients sending it."
+        ),
     )
 
 

@@ -66,7 +66,10 @@ BUSINESS_VALUE_MATRIX = [[0.0, -FP_COST], [-FN_COST, 0.0]]  # [[TN, FP], [FN, TP
 UNSEEN_RATE = 0.01
 MISSING_TOLERANCE = 0.01
 WINDOWS: dict[str, timedelta | None] = {
-    "last hour": timedelta(hours=1), "last 24 h": timedelta(hours=24), "last 7 days": timedelta(days=7), "all": None,
+    "last hour": timedelta(hours=1),
+    "last 24 h": timedelta(hours=24),
+    "last 7 days": timedelta(days=7),
+    "all": None,
 }
 
 
@@ -94,14 +97,17 @@ class Chunking:
 
     @classmethod
     def parse(cls, text: str) -> Chunking:
-        """"h", "D", "W" -> by period; "size:500" or "500" -> by count."""
+        """ "h", "D", "W" -> by period; "size:500" or "500" -> by count."""
         text = text.strip()
         number = text.removeprefix("size:")
         return cls(period=None, size=int(number)) if number.isdigit() else cls(period=text)
 
     def label(self) -> str:
-        return f"{self.size} rows" if self.size else {"h": "hour", "D": "day", "W": "week"}.get(self.period or "",
-                                                                                               str(self.period))
+        return (
+            f"{self.size} rows"
+            if self.size
+            else {"h": "hour", "D": "day", "W": "week"}.get(self.period or "", str(self.period))
+        )
 
 
 def assign_chunks(frame: pd.DataFrame, chunking: Chunking) -> tuple[pd.DataFrame, np.ndarray]:
@@ -116,12 +122,14 @@ def assign_chunks(frame: pd.DataFrame, chunking: Chunking) -> tuple[pd.DataFrame
         periods = ts.dt.tz_convert(UTC).dt.tz_localize(None).dt.to_period(chunking.period)
         uniques = pd.Index(periods.unique()).sort_values()
         index = uniques.get_indexer(periods)
-        table = pd.DataFrame({
-            "start": [p.start_time.tz_localize(UTC) for p in uniques],
-            "end": [p.end_time.tz_localize(UTC) for p in uniques],
-            "rows": np.bincount(index, minlength=len(uniques)),
-            "key": [_period_key(p, chunking.period or "") for p in uniques],
-        })
+        table = pd.DataFrame(
+            {
+                "start": [p.start_time.tz_localize(UTC) for p in uniques],
+                "end": [p.end_time.tz_localize(UTC) for p in uniques],
+                "rows": np.bincount(index, minlength=len(uniques)),
+                "key": [_period_key(p, chunking.period or "") for p in uniques],
+            }
+        )
     table = table.reset_index(drop=True)
     table["enough"] = table["rows"] >= MIN_CHUNK_ROWS
     table.insert(0, "chunk", np.arange(len(table)))
@@ -222,8 +230,14 @@ class _Fitted:
 class DriftMonitor:
     """Fit once on the reference, then calculate on any batch of logged predictions."""
 
-    def __init__(self, *, features: Sequence[str], threshold: float, categorical: Sequence[str] = (),
-                 unseen_columns: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        features: Sequence[str],
+        threshold: float,
+        categorical: Sequence[str] = (),
+        unseen_columns: Sequence[str] = (),
+    ) -> None:
         self.features = list(features)
         self.threshold = float(threshold)
         self.categorical = [f for f in self.features if f in set(categorical)]
@@ -240,8 +254,9 @@ class DriftMonitor:
         features = list(model.metadata["input_importance"][:top])
         categorical = [n for n in FIELDS if FIELDS[n].kind == "category"]
         model_categorical = list(model.metadata.get("categorical_features", categorical))
-        return cls(features=features, threshold=model.threshold, categorical=categorical,
-                   unseen_columns=model_categorical)
+        return cls(
+            features=features, threshold=model.threshold, categorical=categorical, unseen_columns=model_categorical
+        )
 
     # -- fit
     def fit(self, reference: pd.DataFrame) -> DriftMonitor:
@@ -279,23 +294,33 @@ class DriftMonitor:
                 warnings.simplefilter("ignore")
                 return _Fitted(
                     univariate=nml.UnivariateDriftCalculator(
-                        column_names=columns, treat_as_categorical=self.categorical,
+                        column_names=columns,
+                        treat_as_categorical=self.categorical,
                         treat_as_numerical=[*self.continuous, SCORE_COLUMN],
-                        continuous_methods=list(CONTINUOUS_METHODS), categorical_methods=list(CATEGORICAL_METHODS),
-                        computation_params={"kolmogorov_smirnov": {"calculation_method": "estimated"}}, **common,
+                        continuous_methods=list(CONTINUOUS_METHODS),
+                        categorical_methods=list(CATEGORICAL_METHODS),
+                        computation_params={"kolmogorov_smirnov": {"calculation_method": "estimated"}},
+                        **common,
                     ).fit(reference),
-                    multivariate=nml.DataReconstructionDriftCalculator(column_names=self.features, **common)
-                    .fit(reference),
+                    multivariate=nml.DataReconstructionDriftCalculator(column_names=self.features, **common).fit(
+                        reference
+                    ),
                     cbpe=nml.CBPE(
-                        metrics=["roc_auc", "business_value"], y_pred_proba=CALIBRATED, y_pred=Y_PRED, y_true=Y_TRUE,
-                        problem_type="classification_binary", business_value_matrix=BUSINESS_VALUE_MATRIX,
+                        metrics=["roc_auc", "business_value"],
+                        y_pred_proba=CALIBRATED,
+                        y_pred=Y_PRED,
+                        y_true=Y_TRUE,
+                        problem_type="classification_binary",
+                        business_value_matrix=BUSINESS_VALUE_MATRIX,
                         calibrator=nml.calibration.NoopCalibrator(),
                         **common,
                     ).fit(reference),
                     missing=nml.MissingValuesCalculator(column_names=self.features, **common).fit(reference),
                     unseen=nml.UnseenValuesCalculator(
-                        column_names=self.unseen_columns, threshold=nml.thresholds.ConstantThreshold(upper=UNSEEN_RATE),
-                        **common).fit(reference),
+                        column_names=self.unseen_columns,
+                        threshold=nml.thresholds.ConstantThreshold(upper=UNSEEN_RATE),
+                        **common,
+                    ).fit(reference),
                 )
         except Exception as exc:  # NannyML raises its own and foreign types
             raise MonitoringError(f"NannyML could not fit on the reference: {exc}") from exc
@@ -316,9 +341,14 @@ class DriftMonitor:
         return out
 
     # -- calculate
-    def calculate(self, predictions: pd.DataFrame, *, chunking: Chunking | None = None,
-                  rejections: pd.DataFrame | None = None, window: dict[str, str | None] | None = None,
-                  ) -> MonitoringResult:
+    def calculate(
+        self,
+        predictions: pd.DataFrame,
+        *,
+        chunking: Chunking | None = None,
+        rejections: pd.DataFrame | None = None,
+        window: dict[str, str | None] | None = None,
+    ) -> MonitoringResult:
         """Analyse logged prediction rows (`ts`, `probability`, the inputs; latency columns optional)."""
         if self.reference is None:
             raise MonitoringError("fit the monitor on the reference first")
@@ -332,9 +362,15 @@ class DriftMonitor:
         with self._lock:
             stats = self._statistics(data, chunks, size) if data is not None and len(valid) else _no_statistics()
         result = MonitoringResult(
-            chunks=chunks, **stats, timeline=timeline(frame, chunking, rejections),
-            histograms=histograms(frame, self.reference), kpis=kpis(frame, rejections) | {"threshold": self.threshold},
-            alerts=[], chunking=chunking, window=window or {}, reference_rows=len(self.reference),
+            chunks=chunks,
+            **stats,
+            timeline=timeline(frame, chunking, rejections),
+            histograms=histograms(frame, self.reference),
+            kpis=kpis(frame, rejections) | {"threshold": self.threshold},
+            alerts=[],
+            chunking=chunking,
+            window=window or {},
+            reference_rows=len(self.reference),
             calibration_rows=size if len(valid) else 0,
         )
         result.alerts = drift_alerts(result, top=self.features[:5])
@@ -388,17 +424,31 @@ def _fit_platt(score: np.ndarray, target: np.ndarray) -> tuple[float, float]:
 
 
 def _empty_chunks() -> pd.DataFrame:
-    return pd.DataFrame({"chunk": pd.Series([], dtype="int64"), "key": pd.Series([], dtype=object),
-                         "start": pd.Series([], dtype="datetime64[ns, UTC]"),
-                         "end": pd.Series([], dtype="datetime64[ns, UTC]"),
-                         "rows": pd.Series([], dtype="int64"), "enough": pd.Series([], dtype=bool)})
+    return pd.DataFrame(
+        {
+            "chunk": pd.Series([], dtype="int64"),
+            "key": pd.Series([], dtype=object),
+            "start": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "end": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "rows": pd.Series([], dtype="int64"),
+            "enough": pd.Series([], dtype=bool),
+        }
+    )
 
 
 _EMPTY_COLUMNS = {
     "univariate": ["feature", "kind", "method", "value", "threshold", "alert"],
     "multivariate": ["value", "lower_threshold", "upper_threshold", "lower_band", "upper_band", "alert"],
-    "performance": ["metric", "estimate", "lower_band", "upper_band", "lower_threshold", "upper_threshold", "alert",
-                    "realized"],
+    "performance": [
+        "metric",
+        "estimate",
+        "lower_band",
+        "upper_band",
+        "lower_threshold",
+        "upper_threshold",
+        "alert",
+        "realized",
+    ],
     "missing": ["feature", "rate", "reference_rate", "upper_threshold", "alert"],
     "unseen": ["feature", "rate", "values", "alert"],
 }
@@ -431,22 +481,36 @@ def _univariate(result: Any, categorical: Sequence[str]) -> pd.DataFrame:
     rows = []
     for feature, method in {(c[0], c[1]) for c in df.columns if c[0] != "chunk"}:
         part = df[feature][method]
-        rows.append(pd.DataFrame({
-            "chunk": chunk, "feature": feature, "kind": "categorical" if feature in categorical else "continuous",
-            "method": method, "value": part["value"].astype(float), "threshold": part["upper_threshold"].astype(float),
-            "alert": part["alert"].astype("boolean"),
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "chunk": chunk,
+                    "feature": feature,
+                    "kind": "categorical" if feature in categorical else "continuous",
+                    "method": method,
+                    "value": part["value"].astype(float),
+                    "threshold": part["upper_threshold"].astype(float),
+                    "alert": part["alert"].astype("boolean"),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True).sort_values(["feature", "method", "chunk"], ignore_index=True)
 
 
 def _multivariate(result: Any) -> pd.DataFrame:
     df = result.filter(period="analysis").to_df()
     part = df["reconstruction_error"]
-    return pd.DataFrame({
-        "chunk": _chunk_ids(df), "value": part["value"], "lower_threshold": part["lower_threshold"],
-        "upper_threshold": part["upper_threshold"], "lower_band": part["lower_confidence_boundary"],
-        "upper_band": part["upper_confidence_boundary"], "alert": part["alert"].astype("boolean"),
-    })
+    return pd.DataFrame(
+        {
+            "chunk": _chunk_ids(df),
+            "value": part["value"],
+            "lower_threshold": part["lower_threshold"],
+            "upper_threshold": part["upper_threshold"],
+            "lower_band": part["lower_confidence_boundary"],
+            "upper_band": part["upper_confidence_boundary"],
+            "alert": part["alert"].astype("boolean"),
+        }
+    )
 
 
 def _performance(result: Any, data: pd.DataFrame, calibration_rows: int) -> pd.DataFrame:
@@ -457,21 +521,39 @@ def _performance(result: Any, data: pd.DataFrame, calibration_rows: int) -> pd.D
     chunk = _chunk_ids(df)
     rows = data.groupby(CHUNK_COLUMN).size().reindex(chunk).to_numpy(dtype=float)
     auc, value = df["roc_auc"], df["business_value"]
-    per_1000 = {c: -1000.0 * value[c].astype(float).to_numpy() / rows
-                for c in ("value", "lower_confidence_boundary", "upper_confidence_boundary")}
-    low_cost, high_cost = (-1000.0 * value[c].astype(float).to_numpy() / calibration_rows
-                           for c in ("upper_threshold", "lower_threshold"))
+    per_1000 = {
+        c: -1000.0 * value[c].astype(float).to_numpy() / rows
+        for c in ("value", "lower_confidence_boundary", "upper_confidence_boundary")
+    }
+    low_cost, high_cost = (
+        -1000.0 * value[c].astype(float).to_numpy() / calibration_rows for c in ("upper_threshold", "lower_threshold")
+    )
     cost = per_1000["value"]
     frames = [
-        pd.DataFrame({"chunk": chunk, "metric": "roc_auc", "estimate": auc["value"],
-                      "lower_band": auc["lower_confidence_boundary"], "upper_band": auc["upper_confidence_boundary"],
-                      "lower_threshold": auc["lower_threshold"], "upper_threshold": auc["upper_threshold"],
-                      "alert": auc["alert"].astype("boolean")}),
-        pd.DataFrame({"chunk": chunk, "metric": "business_cost_per_1000", "estimate": cost,
-                      "lower_band": per_1000["upper_confidence_boundary"],
-                      "upper_band": per_1000["lower_confidence_boundary"],
-                      "lower_threshold": low_cost, "upper_threshold": high_cost,
-                      "alert": pd.array((cost > high_cost) | (cost < low_cost), dtype="boolean")}),
+        pd.DataFrame(
+            {
+                "chunk": chunk,
+                "metric": "roc_auc",
+                "estimate": auc["value"],
+                "lower_band": auc["lower_confidence_boundary"],
+                "upper_band": auc["upper_confidence_boundary"],
+                "lower_threshold": auc["lower_threshold"],
+                "upper_threshold": auc["upper_threshold"],
+                "alert": auc["alert"].astype("boolean"),
+            }
+        ),
+        pd.DataFrame(
+            {
+                "chunk": chunk,
+                "metric": "business_cost_per_1000",
+                "estimate": cost,
+                "lower_band": per_1000["upper_confidence_boundary"],
+                "upper_band": per_1000["lower_confidence_boundary"],
+                "lower_threshold": low_cost,
+                "upper_threshold": high_cost,
+                "alert": pd.array((cost > high_cost) | (cost < low_cost), dtype="boolean"),
+            }
+        ),
     ]
     out = pd.concat(frames, ignore_index=True)
     out["realized"] = _realized(data, out)
@@ -504,8 +586,18 @@ def _missing(result: Any, reference: pd.DataFrame) -> pd.DataFrame:
         part, base = df[feature], float(reference[feature].isna().mean())
         rate = part["value"].astype(float)
         upper = np.maximum(part["upper_threshold"].astype(float).fillna(0.0), base + MISSING_TOLERANCE)
-        rows.append(pd.DataFrame({"chunk": chunk, "feature": feature, "rate": rate, "reference_rate": base,
-                                  "upper_threshold": upper, "alert": pd.array(rate > upper, dtype="boolean")}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "chunk": chunk,
+                    "feature": feature,
+                    "rate": rate,
+                    "reference_rate": base,
+                    "upper_threshold": upper,
+                    "alert": pd.array(rate > upper, dtype="boolean"),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -517,9 +609,17 @@ def _unseen(result: Any, data: pd.DataFrame, reference: pd.DataFrame) -> pd.Data
         seen = set(reference[feature].dropna())
         labels = data[feature].where(~data[feature].isin(seen) & data[feature].notna())
         found = labels.groupby(data[CHUNK_COLUMN]).agg(lambda s: sorted(set(s.dropna())))
-        rows.append(pd.DataFrame({"chunk": chunk, "feature": feature, "rate": df[feature]["value"].astype(float),
-                                  "values": [found.get(c, []) for c in chunk],
-                                  "alert": df[feature]["alert"].astype("boolean")}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "chunk": chunk,
+                    "feature": feature,
+                    "rate": df[feature]["value"].astype(float),
+                    "values": [found.get(c, []) for c in chunk],
+                    "alert": df[feature]["alert"].astype("boolean"),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -553,8 +653,15 @@ def kpis(frame: pd.DataFrame, rejections: pd.DataFrame | None = None) -> dict[st
 
 def timeline(frame: pd.DataFrame, chunking: Chunking, rejections: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per time bucket (the chunk period, or hour/day for size chunks): volume, score, approvals, latency."""
-    columns = ["start", "rows", "mean_probability", "approval_rate", "rejections", "rejected_rate",
-               *[f"{m}_p{q}" for m in ("latency_ms", "inference_ms") for q in (50, 95, 99)]]
+    columns = [
+        "start",
+        "rows",
+        "mean_probability",
+        "approval_rate",
+        "rejections",
+        "rejected_rate",
+        *[f"{m}_p{q}" for m in ("latency_ms", "inference_ms") for q in (50, 95, 99)],
+    ]
     if not len(frame):
         return pd.DataFrame(columns=columns)
     span = frame["ts"].max() - frame["ts"].min()
@@ -567,8 +674,11 @@ def timeline(frame: pd.DataFrame, chunking: Chunking, rejections: pd.DataFrame |
         values = pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series(np.nan, frame.index)
         for q in (50, 95, 99):
             out[f"{column}_p{q}"] = values.groupby(bucket).quantile(q / 100)
-    rejected = (rejections["ts"].dt.floor(_floor_alias(freq)).value_counts()
-                if rejections is not None and len(rejections) else pd.Series(dtype="int64"))
+    rejected = (
+        rejections["ts"].dt.floor(_floor_alias(freq)).value_counts()
+        if rejections is not None and len(rejections)
+        else pd.Series(dtype="int64")
+    )
     out["rejections"] = rejected.reindex(out.index).fillna(0).astype(int)
     out["rejected_rate"] = out["rejections"] / (out["rows"] + out["rejections"])
     return out.rename_axis("start").reset_index()[columns]
@@ -583,9 +693,11 @@ def histograms(frame: pd.DataFrame, reference: pd.DataFrame) -> dict[str, Any]:
     """Binned scores (production vs reference) and latencies: small, JSON-able, enough to plot."""
     edges = np.linspace(0.0, 1.0, 51)
     out: dict[str, Any] = {
-        "score": {"edges": edges.tolist(),
-                  "production": np.histogram(frame[SCORE_COLUMN].dropna(), edges)[0].tolist() if len(frame) else [],
-                  "reference": np.histogram(reference[SCORE_COLUMN].dropna(), edges)[0].tolist()},
+        "score": {
+            "edges": edges.tolist(),
+            "production": np.histogram(frame[SCORE_COLUMN].dropna(), edges)[0].tolist() if len(frame) else [],
+            "reference": np.histogram(reference[SCORE_COLUMN].dropna(), edges)[0].tolist(),
+        },
     }
     for column in ("latency_ms", "inference_ms"):
         values = pd.to_numeric(frame[column], errors="coerce").dropna() if column in frame else pd.Series(dtype=float)
@@ -604,13 +716,19 @@ def histograms(frame: pd.DataFrame, reference: pd.DataFrame) -> dict[str, Any]:
 def drift_ranking(univariate: pd.DataFrame) -> pd.DataFrame:
     """One row per (feature, method): alerting chunks, valid chunks, worst value / threshold."""
     if univariate.empty:
-        return pd.DataFrame(columns=["feature", "kind", "method", "threshold", "alert_chunks", "valid_chunks",
-                                     "max_value", "max_ratio"])
+        return pd.DataFrame(
+            columns=["feature", "kind", "method", "threshold", "alert_chunks", "valid_chunks", "max_value", "max_ratio"]
+        )
     valid = univariate[univariate["alert"].notna()].copy()
     valid["ratio"] = valid["value"] / valid["threshold"].where(valid["threshold"] > 0)
     grouped = valid.groupby(["feature", "kind", "method"], as_index=False)
-    table = grouped.agg(threshold=("threshold", "median"), alert_chunks=("alert", "sum"),
-                        valid_chunks=("alert", "size"), max_value=("value", "max"), max_ratio=("ratio", "max"))
+    table = grouped.agg(
+        threshold=("threshold", "median"),
+        alert_chunks=("alert", "sum"),
+        valid_chunks=("alert", "size"),
+        max_value=("value", "max"),
+        max_ratio=("ratio", "max"),
+    )
     table["alert_chunks"] = table["alert_chunks"].astype(int)
     return table.sort_values(["alert_chunks", "max_ratio"], ascending=False, ignore_index=True)
 
@@ -619,11 +737,18 @@ def _severity(feature: str, share: float, top: Sequence[str]) -> str:
     return "high" if feature in top or share >= 0.5 else "medium" if share >= 0.2 else "low"
 
 
-def _alert(kind: str, feature: str, method: str, threshold: float | None, chunks: list[str], severity: str,
-           message: str) -> dict[str, Any]:
-    return {"kind": kind, "feature": feature, "method": method,
-            "threshold": None if threshold is None or pd.isna(threshold) else round(float(threshold), 6),
-            "chunks": chunks, "severity": severity, "message": message}
+def _alert(
+    kind: str, feature: str, method: str, threshold: float | None, chunks: list[str], severity: str, message: str
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "feature": feature,
+        "method": method,
+        "threshold": None if threshold is None or pd.isna(threshold) else round(float(threshold), 6),
+        "chunks": chunks,
+        "severity": severity,
+        "message": message,
+    }
 
 
 def drift_alerts(result: MonitoringResult, *, top: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -634,31 +759,73 @@ def drift_alerts(result: MonitoringResult, *, top: Sequence[str] = ()) -> list[d
     for (feature, method), part in uni.groupby(["feature", "method"], sort=False):
         keys, share = part["key"].tolist(), len(part) / valid_chunks
         target = "the model's score" if feature == SCORE_COLUMN else feature
-        out.append(_alert("univariate", feature, method, part["threshold"].median(), keys,
-                          "high" if feature == SCORE_COLUMN else _severity(feature, share, top),
-                          f"{target}: {method} {part['value'].max():.3f} above its threshold "
-                          f"{part['threshold'].median():.3f} in {len(keys)}/{valid_chunks} chunks"))
+        out.append(
+            _alert(
+                "univariate",
+                feature,
+                method,
+                part["threshold"].median(),
+                keys,
+                "high" if feature == SCORE_COLUMN else _severity(feature, share, top),
+                f"{target}: {method} {part['value'].max():.3f} above its threshold "
+                f"{part['threshold'].median():.3f} in {len(keys)}/{valid_chunks} chunks",
+            )
+        )
     multi = result.multivariate[result.multivariate["alert"].fillna(False).astype(bool)]
     if len(multi):
-        out.append(_alert("multivariate", "*", "data_reconstruction", multi["upper_threshold"].median(),
-                           multi["key"].tolist(), _severity("*", len(multi) / valid_chunks, ()),
-                           f"the joint distribution of the monitored inputs moved (PCA reconstruction error) in "
-                           f"{len(multi)}/{valid_chunks} chunks"))
+        out.append(
+            _alert(
+                "multivariate",
+                "*",
+                "data_reconstruction",
+                multi["upper_threshold"].median(),
+                multi["key"].tolist(),
+                _severity("*", len(multi) / valid_chunks, ()),
+                f"the joint distribution of the monitored inputs moved (PCA reconstruction error) in "
+                f"{len(multi)}/{valid_chunks} chunks",
+            )
+        )
     for (feature,), part in _alerting(result.missing, ["feature"]):
-        out.append(_alert("missing_values", feature, "missing_rate", part["upper_threshold"].median(),
-                          part["key"].tolist(), _severity(feature, len(part) / valid_chunks, top),
-                          f"{feature}: {part['rate'].max():.1%} missing (reference "
-                          f"{part['reference_rate'].iloc[0]:.1%}) in {len(part)}/{valid_chunks} chunks"))
+        out.append(
+            _alert(
+                "missing_values",
+                feature,
+                "missing_rate",
+                part["upper_threshold"].median(),
+                part["key"].tolist(),
+                _severity(feature, len(part) / valid_chunks, top),
+                f"{feature}: {part['rate'].max():.1%} missing (reference "
+                f"{part['reference_rate'].iloc[0]:.1%}) in {len(part)}/{valid_chunks} chunks",
+            )
+        )
     for (feature,), part in _alerting(result.unseen, ["feature"]):
         labels = sorted({v for values in part["values"] for v in values})
-        out.append(_alert("unseen_values", feature, "unseen_rate", UNSEEN_RATE, part["key"].tolist(), "high",
-                          f"{feature}: labels never seen in the reference {labels} ({part['rate'].max():.1%} of "
-                          f"rows; the model scores them as missing) in {len(part)}/{valid_chunks} chunks"))
+        out.append(
+            _alert(
+                "unseen_values",
+                feature,
+                "unseen_rate",
+                UNSEEN_RATE,
+                part["key"].tolist(),
+                "high",
+                f"{feature}: labels never seen in the reference {labels} ({part['rate'].max():.1%} of "
+                f"rows; the model scores them as missing) in {len(part)}/{valid_chunks} chunks",
+            )
+        )
     for (metric,), part in _alerting(result.performance, ["metric"]):
-        out.append(_alert("performance", metric, "cbpe", None, part["key"].tolist(), "high",
-                          f"estimated {metric} {part['estimate'].iloc[-1]:.3f} outside the reference range "
-                          f"[{part['lower_threshold'].iloc[-1]:.3f}, {part['upper_threshold'].iloc[-1]:.3f}] in "
-                          f"{len(part)}/{valid_chunks} chunks"))
+        out.append(
+            _alert(
+                "performance",
+                metric,
+                "cbpe",
+                None,
+                part["key"].tolist(),
+                "high",
+                f"estimated {metric} {part['estimate'].iloc[-1]:.3f} outside the reference range "
+                f"[{part['lower_threshold'].iloc[-1]:.3f}, {part['upper_threshold'].iloc[-1]:.3f}] in "
+                f"{len(part)}/{valid_chunks} chunks",
+            )
+        )
     order = {"high": 0, "medium": 1, "low": 2}
     return sorted(out, key=lambda a: (order[a["severity"]], -len(a["chunks"])))
 
@@ -693,35 +860,56 @@ def build_summary(result: MonitoringResult) -> dict[str, Any]:
     for feature, part in result.univariate.groupby("feature", sort=False):
         per_chunk = part.groupby("key", sort=False)["alert"].agg(lambda s: None if s.isna().all() else bool(s.any()))
         features[feature] = {
-            "kind": part["kind"].iloc[0], "methods": sorted(part["method"].unique()),
+            "kind": part["kind"].iloc[0],
+            "methods": sorted(part["method"].unique()),
             "alert": bool(part["alert"].fillna(False).any()),
             "chunks": {k: _json(v) for k, v in per_chunk.reindex(chunks["key"]).items()},
         }
-    performance = {metric: _per_chunk(part, ["estimate", "lower_band", "upper_band", "alert", "realized"])
-                   for metric, part in result.performance.groupby("metric", sort=False)}
+    performance = {
+        metric: _per_chunk(part, ["estimate", "lower_band", "upper_band", "alert", "realized"])
+        for metric, part in result.performance.groupby("metric", sort=False)
+    }
     return {
         "generated_at": result.computed_at,
         "compute_seconds": result.compute_seconds,
         "window": result.window,
-        "chunking": {"period": result.chunking.period, "size": result.chunking.size,
-                     "min_chunk_rows": MIN_CHUNK_ROWS, "calibration_rows": result.calibration_rows},
+        "chunking": {
+            "period": result.chunking.period,
+            "size": result.chunking.size,
+            "min_chunk_rows": MIN_CHUNK_ROWS,
+            "calibration_rows": result.calibration_rows,
+        },
         "reference_rows": result.reference_rows,
-        "counts": {"predictions": result.kpis["predictions"], "rejections": result.kpis["rejections"],
-                   "chunks": len(chunks), "chunks_with_enough_data": int(chunks["enough"].sum())},
+        "counts": {
+            "predictions": result.kpis["predictions"],
+            "rejections": result.kpis["rejections"],
+            "chunks": len(chunks),
+            "chunks_with_enough_data": int(chunks["enough"].sum()),
+        },
         "chunks": _per_chunk(chunks, ["start", "end", "rows", "enough"]),
         "kpis": {k: _json(v) for k, v in result.kpis.items()},
         "features": features,
-        "multivariate": {"alert": bool(result.multivariate["alert"].fillna(False).any()),
-                         "chunks": _per_chunk(result.multivariate, ["value", "upper_threshold", "alert"])},
+        "multivariate": {
+            "alert": bool(result.multivariate["alert"].fillna(False).any()),
+            "chunks": _per_chunk(result.multivariate, ["value", "upper_threshold", "alert"]),
+        },
         "performance": performance,
         "data_quality": {
-            "missing": {f: {"reference_rate": _json(p["reference_rate"].iloc[0]),
-                            "alert": bool(p["alert"].fillna(False).any()),
-                            "chunks": _per_chunk(p, ["rate", "alert"])}
-                        for f, p in result.missing.groupby("feature", sort=False)},
-            "unseen": {f: {"alert": bool(p["alert"].fillna(False).any()),
-                           "values": sorted({v for vs in p["values"] if isinstance(vs, list) for v in vs})}
-                       for f, p in result.unseen.groupby("feature", sort=False)},
+            "missing": {
+                f: {
+                    "reference_rate": _json(p["reference_rate"].iloc[0]),
+                    "alert": bool(p["alert"].fillna(False).any()),
+                    "chunks": _per_chunk(p, ["rate", "alert"]),
+                }
+                for f, p in result.missing.groupby("feature", sort=False)
+            },
+            "unseen": {
+                f: {
+                    "alert": bool(p["alert"].fillna(False).any()),
+                    "values": sorted({v for vs in p["values"] if isinstance(vs, list) for v in vs}),
+                }
+                for f, p in result.unseen.groupby("feature", sort=False)
+            },
         },
         "drift_alerts": result.alerts,
     }
@@ -823,11 +1011,11 @@ class AnalysisRunner:
     def _pool(self) -> cf.Executor:
         if self._executor is None:
             if self.isolation == "process":
-                self._executor = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                        initializer=_quiet_worker)
+                self._executor = cf.ProcessPoolExecutor(
+                    1, mp_context=multiprocessing.get_context("spawn"), initializer=_quiet_worker
+                )
             else:
-                self._executor = cf.ThreadPoolExecutor(1, thread_name_prefix="monitoring",
-                                                       initializer=_quiet_worker)
+                self._executor = cf.ThreadPoolExecutor(1, thread_name_prefix="monitoring", initializer=_quiet_worker)
         return self._executor
 
     def refresh(self, window: str = "last 24 h", chunking: Chunking | None = None) -> bool:
@@ -860,8 +1048,13 @@ class AnalysisRunner:
     def latest(self) -> RunnerState:
         """A snapshot: the last result (maybe None), whether a run is in progress, the last error."""
         with self._lock:
-            return RunnerState(self._state.result, self._state.running, self._state.error, self._state.requested,
-                               self._state.finished_at)
+            return RunnerState(
+                self._state.result,
+                self._state.running,
+                self._state.error,
+                self._state.requested,
+                self._state.finished_at,
+            )
 
     def wait(self, timeout: float | None = None) -> RunnerState:
         """Block until the current run ends (tests, CLIs); the UI never calls this."""

@@ -27,33 +27,35 @@ PRODUCTION, REFERENCE, ALERT, MUTED = "#1f77b4", "#7f7f7f", "#d62728", "#c7c7c7"
 
 CAPTIONS: dict[str, str] = {
     "score_distribution": "Share of applications per score bin, production vs the model's holdout: a shifted or "
-                          "reshaped curve means the applicants (or the inputs) changed.",
+    "reshaped curve means the applicants (or the inputs) changed.",
     "probability_over_time": "Mean predicted default probability (left) and approval rate (right) per time bucket: "
-                             "a step here changes the business outcome even if no single feature alerts.",
+    "a step here changes the business outcome even if no single feature alerts.",
     "latency_over_time": "API latency (request in to response out) and model inference time percentiles per bucket; "
-                         "p99 is what the slowest 1% of clients wait.",
+    "p99 is what the slowest 1% of clients wait.",
     "latency_histograms": "Distribution of API latency and inference time over the window (clipped at p99.5).",
     "drift_heatmap": "Each cell is a feature's drift statistic in a chunk divided by its alert threshold: above 1 "
-                     "(red, marked ✕) is an alert; grey cells had fewer than 200 rows (not enough data).",
+    "(red, marked ✕) is an alert; grey cells had fewer than 200 rows (not enough data).",
     "drift_table": "Features ranked by the number of chunks in alert, with the method and NannyML's threshold "
-                   "(mean + 3 sd of the statistic over reference chunks).",
+    "(mean + 3 sd of the statistic over reference chunks).",
     "multivariate": "PCA reconstruction error of the monitored inputs per chunk, with its reference band: it rises "
-                    "when the relationships between features change, even if each one looks normal.",
+    "when the relationships between features change, even if each one looks normal.",
     "performance": "CBPE estimates, without labels, of ROC AUC and of the business cost per 1,000 applications "
-                   "(10 x missed defaulter + 1 x refused good client), with their confidence band and the "
-                   "reference range (dashed); crosses are realised values when labels are known.",
+    "(10 x missed defaulter + 1 x refused good client), with their confidence band and the "
+    "reference range (dashed); crosses are realised values when labels are known.",
     "missing_rates": "Missing-value rate per monitored feature: reference vs the worst chunk of the window; red bars "
-                     "crossed their threshold (a broken upstream source often shows here first).",
+    "crossed their threshold (a broken upstream source often shows here first).",
 }
 
 
 def message_figure(text: str, *, height: int = 260) -> go.Figure:
     """An empty figure that says why there is nothing to draw."""
     fig = go.Figure()
-    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 14, "color": "#a33"})
-    fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, height=height,
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    fig.add_annotation(
+        text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14, "color": "#a33"}
+    )
+    fig.update_layout(
+        xaxis={"visible": False}, yaxis={"visible": False}, height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}
+    )
     return fig
 
 
@@ -72,8 +74,13 @@ def failsafe(fn: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
 
 
 def _layout(fig: go.Figure, title: str, *, height: int = 340) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0.01}, height=height, template="plotly_white",
-                      margin={"l": 50, "r": 20, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2})
+    fig.update_layout(
+        title={"text": title, "x": 0.01},
+        height=height,
+        template="plotly_white",
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": -0.2},
+    )
     return fig
 
 
@@ -89,8 +96,10 @@ def score_distribution(result: MonitoringResult) -> go.Figure:
     edges = np.asarray(score["edges"])
     centres = (edges[:-1] + edges[1:]) / 2
     fig = go.Figure()
-    for name, counts, colour in (("reference", score["reference"], REFERENCE),
-                                 ("production", score["production"], PRODUCTION)):
+    for name, counts, colour in (
+        ("reference", score["reference"], REFERENCE),
+        ("production", score["production"], PRODUCTION),
+    ):
         counts = np.asarray(counts, dtype=float)
         fig.add_bar(x=centres, y=counts / max(counts.sum(), 1), name=name, marker_color=colour, opacity=0.6)
     threshold = result.kpis.get("threshold")
@@ -106,10 +115,17 @@ def probability_over_time(result: MonitoringResult) -> go.Figure:
         return empty
     t = result.timeline
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_scatter(x=t["start"], y=t["mean_probability"], name="mean probability", mode="lines+markers",
-                    line_color=PRODUCTION)
-    fig.add_scatter(x=t["start"], y=t["approval_rate"], name="approval rate", mode="lines+markers",
-                    line_color="#2ca02c", secondary_y=True)
+    fig.add_scatter(
+        x=t["start"], y=t["mean_probability"], name="mean probability", mode="lines+markers", line_color=PRODUCTION
+    )
+    fig.add_scatter(
+        x=t["start"],
+        y=t["approval_rate"],
+        name="approval rate",
+        mode="lines+markers",
+        line_color="#2ca02c",
+        secondary_y=True,
+    )
     fig.update_yaxes(title_text="mean probability", secondary_y=False)
     fig.update_yaxes(title_text="approval rate", range=[0, 1], secondary_y=True)
     return _layout(fig, "Predicted probability and approval rate over time")
@@ -123,8 +139,15 @@ def latency_over_time(result: MonitoringResult) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, subplot_titles=("API latency (ms)", "inference (ms)"))
     for col, prefix in ((1, "latency_ms"), (2, "inference_ms")):
         for q, dash in ((50, "solid"), (95, "dash"), (99, "dot")):
-            fig.add_scatter(x=t["start"], y=t[f"{prefix}_p{q}"], name=f"{prefix.split('_')[0]} p{q}",
-                            mode="lines+markers", line={"dash": dash}, row=1, col=col)
+            fig.add_scatter(
+                x=t["start"],
+                y=t[f"{prefix}_p{q}"],
+                name=f"{prefix.split('_')[0]} p{q}",
+                mode="lines+markers",
+                line={"dash": dash},
+                row=1,
+                col=col,
+            )
     return _layout(fig, "Latency percentiles over time")
 
 
@@ -137,8 +160,15 @@ def latency_histograms(result: MonitoringResult) -> go.Figure:
         hist = result.histograms.get(name, {})
         edges = np.asarray(hist.get("edges", []))
         if len(edges) > 1:
-            fig.add_bar(x=(edges[:-1] + edges[1:]) / 2, y=hist["counts"], name=name, row=1, col=col,
-                        marker_color=PRODUCTION, showlegend=False)
+            fig.add_bar(
+                x=(edges[:-1] + edges[1:]) / 2,
+                y=hist["counts"],
+                name=name,
+                row=1,
+                col=col,
+                marker_color=PRODUCTION,
+                showlegend=False,
+            )
     return _layout(fig, "Latency distributions")
 
 
@@ -150,7 +180,8 @@ def _ratio_matrix(result: MonitoringResult) -> tuple[pd.DataFrame, pd.DataFrame]
     keys = list(result.chunks["key"])
     ratio = uni.pivot_table(index="feature", columns="key", values="ratio", aggfunc="max", dropna=False)
     alert = uni.assign(alert=uni["alert"].astype("float")).pivot_table(
-        index="feature", columns="key", values="alert", aggfunc="max", dropna=False)
+        index="feature", columns="key", values="alert", aggfunc="max", dropna=False
+    )
     return ratio.reindex(index=order, columns=keys), alert.reindex(index=order, columns=keys)
 
 
@@ -160,15 +191,28 @@ def drift_heatmap(result: MonitoringResult) -> go.Figure:
         return message_figure("No chunk with at least 200 rows: not enough data for a drift verdict.")
     ratio, alert = _ratio_matrix(result)
     text = np.where(alert.to_numpy() == 1, "✕", np.where(np.isnan(ratio.to_numpy(dtype=float)), "·", ""))
-    fig = go.Figure(go.Heatmap(
-        z=ratio.to_numpy(dtype=float), x=list(ratio.columns), y=list(ratio.index), text=text,
-        texttemplate="%{text}", zmin=0, zmax=2, zmid=1, colorscale=[[0, "#f7fbff"], [0.5, "#fdd49e"], [1, ALERT]],
-        colorbar={"title": "value / threshold"}, hoverongaps=False,
-        hovertemplate="%{y}<br>chunk %{x}<br>value/threshold %{z:.2f}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=ratio.to_numpy(dtype=float),
+            x=list(ratio.columns),
+            y=list(ratio.index),
+            text=text,
+            texttemplate="%{text}",
+            zmin=0,
+            zmax=2,
+            zmid=1,
+            colorscale=[[0, "#f7fbff"], [0.5, "#fdd49e"], [1, ALERT]],
+            colorbar={"title": "value / threshold"},
+            hoverongaps=False,
+            hovertemplate="%{y}<br>chunk %{x}<br>value/threshold %{z:.2f}<extra></extra>",
+        )
+    )
     fig.update_layout(plot_bgcolor=MUTED, yaxis={"autorange": "reversed"}, xaxis_title="chunk")
-    return _layout(fig, "Univariate drift: features x chunks (✕ = alert, grey = not enough data)",
-                   height=max(340, 22 * len(ratio) + 120))
+    return _layout(
+        fig,
+        "Univariate drift: features x chunks (✕ = alert, grey = not enough data)",
+        height=max(340, 22 * len(ratio) + 120),
+    )
 
 
 @failsafe
@@ -176,15 +220,34 @@ def drift_table(result: MonitoringResult) -> go.Figure:
     table = result.drift_ranking()
     if table.empty:
         return message_figure("No drift statistics: not enough data in every chunk.")
-    cells = [table["feature"], table["kind"], table["method"], table["threshold"].round(4),
-             table["alert_chunks"].astype(str) + " / " + table["valid_chunks"].astype(str),
-             table["max_value"].round(4), table["max_ratio"].round(2)]
+    cells = [
+        table["feature"],
+        table["kind"],
+        table["method"],
+        table["threshold"].round(4),
+        table["alert_chunks"].astype(str) + " / " + table["valid_chunks"].astype(str),
+        table["max_value"].round(4),
+        table["max_ratio"].round(2),
+    ]
     colours = [[("#fde0dd" if n else "white") for n in table["alert_chunks"]]] * len(cells)
-    fig = go.Figure(go.Table(
-        header={"values": ["feature", "kind", "method", "threshold", "chunks in alert", "max value",
-                           "max value / threshold"], "fill_color": "#eeeeee", "align": "left"},
-        cells={"values": cells, "fill_color": colours, "align": "left"},
-    ))
+    fig = go.Figure(
+        go.Table(
+            header={
+                "values": [
+                    "feature",
+                    "kind",
+                    "method",
+                    "threshold",
+                    "chunks in alert",
+                    "max value",
+                    "max value / threshold",
+                ],
+                "fill_color": "#eeeeee",
+                "align": "left",
+            },
+            cells={"values": cells, "fill_color": colours, "align": "left"},
+        )
+    )
     return _layout(fig, "Drifting features, ranked", height=min(900, 28 * len(table) + 120))
 
 
@@ -195,10 +258,18 @@ def multivariate(result: MonitoringResult) -> go.Figure:
         return message_figure("Not enough data for the multivariate drift (every chunk under 200 rows).")
     fig = go.Figure()
     fig.add_scatter(x=data["key"], y=data["upper_band"], mode="lines", line={"width": 0}, showlegend=False)
-    fig.add_scatter(x=data["key"], y=data["lower_band"], mode="lines", line={"width": 0}, fill="tonexty",
-                    fillcolor="rgba(31,119,180,0.15)", name="sampling band")
-    fig.add_scatter(x=data["key"], y=data["value"], mode="lines+markers", name="reconstruction error",
-                    line_color=PRODUCTION)
+    fig.add_scatter(
+        x=data["key"],
+        y=data["lower_band"],
+        mode="lines",
+        line={"width": 0},
+        fill="tonexty",
+        fillcolor="rgba(31,119,180,0.15)",
+        name="sampling band",
+    )
+    fig.add_scatter(
+        x=data["key"], y=data["value"], mode="lines+markers", name="reconstruction error", line_color=PRODUCTION
+    )
     _thresholds(fig, data["key"], data["lower_threshold"], data["upper_threshold"])
     _alert_markers(fig, data["key"], data["value"], data["alert"])
     fig.update_layout(xaxis_title="chunk", yaxis_title="reconstruction error")
@@ -208,15 +279,28 @@ def multivariate(result: MonitoringResult) -> go.Figure:
 def _thresholds(fig: go.Figure, x: pd.Series, lower: pd.Series, upper: pd.Series, **where: int) -> None:
     for values, name in ((upper, "upper threshold"), (lower, "lower threshold")):
         if values.notna().any():
-            fig.add_scatter(x=x, y=values, mode="lines", name=name, line={"dash": "dash", "color": ALERT},
-                            showlegend=name == "upper threshold" and not where.get("col", 1) - 1, **where)
+            fig.add_scatter(
+                x=x,
+                y=values,
+                mode="lines",
+                name=name,
+                line={"dash": "dash", "color": ALERT},
+                showlegend=name == "upper threshold" and not where.get("col", 1) - 1,
+                **where,
+            )
 
 
 def _alert_markers(fig: go.Figure, x: pd.Series, y: pd.Series, alert: pd.Series, **where: int) -> None:
     flagged = alert.fillna(False).astype(bool).to_numpy()
     if flagged.any():
-        fig.add_scatter(x=x[flagged], y=y[flagged], mode="markers", name="alert",
-                        marker={"color": ALERT, "size": 11, "symbol": "diamond"}, **where)
+        fig.add_scatter(
+            x=x[flagged],
+            y=y[flagged],
+            mode="markers",
+            name="alert",
+            marker={"color": ALERT, "size": 11, "symbol": "diamond"},
+            **where,
+        )
 
 
 @failsafe
@@ -228,16 +312,38 @@ def performance(result: MonitoringResult) -> go.Figure:
     for col, metric in ((1, "roc_auc"), (2, "business_cost_per_1000")):
         part = data[data["metric"] == metric]
         where = {"row": 1, "col": col}
-        fig.add_scatter(x=part["key"], y=part["upper_band"], mode="lines", line={"width": 0}, showlegend=False,
-                        **where)
-        fig.add_scatter(x=part["key"], y=part["lower_band"], mode="lines", line={"width": 0}, fill="tonexty",
-                        fillcolor="rgba(31,119,180,0.15)", name="confidence band", showlegend=col == 1, **where)
-        fig.add_scatter(x=part["key"], y=part["estimate"], mode="lines+markers", name="CBPE estimate",
-                        line_color=PRODUCTION, showlegend=col == 1, **where)
+        fig.add_scatter(x=part["key"], y=part["upper_band"], mode="lines", line={"width": 0}, showlegend=False, **where)
+        fig.add_scatter(
+            x=part["key"],
+            y=part["lower_band"],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(31,119,180,0.15)",
+            name="confidence band",
+            showlegend=col == 1,
+            **where,
+        )
+        fig.add_scatter(
+            x=part["key"],
+            y=part["estimate"],
+            mode="lines+markers",
+            name="CBPE estimate",
+            line_color=PRODUCTION,
+            showlegend=col == 1,
+            **where,
+        )
         _thresholds(fig, part["key"], part["lower_threshold"], part["upper_threshold"], **where)
         if part["realized"].notna().any():
-            fig.add_scatter(x=part["key"], y=part["realized"], mode="markers", name="realised",
-                            marker={"symbol": "x", "color": "#2ca02c", "size": 9}, showlegend=col == 1, **where)
+            fig.add_scatter(
+                x=part["key"],
+                y=part["realized"],
+                mode="markers",
+                name="realised",
+                marker={"symbol": "x", "color": "#2ca02c", "size": 9},
+                showlegend=col == 1,
+                **where,
+            )
         _alert_markers(fig, part["key"], part["estimate"], part["alert"], **where)
     return _layout(fig, "Estimated performance without labels (CBPE)")
 
@@ -247,14 +353,21 @@ def missing_rates(result: MonitoringResult) -> go.Figure:
     data = result.missing
     if data.empty or data["rate"].isna().all():
         return message_figure("Not enough data for missing-value rates (every chunk under 200 rows).")
-    worst = data.groupby("feature", sort=False).agg(rate=("rate", "max"), reference=("reference_rate", "first"),
-                                                    alert=("alert", "any"))
+    worst = data.groupby("feature", sort=False).agg(
+        rate=("rate", "max"), reference=("reference_rate", "first"), alert=("alert", "any")
+    )
     fig = go.Figure()
     fig.add_bar(y=worst.index, x=worst["reference"], name="reference", orientation="h", marker_color=REFERENCE)
-    fig.add_bar(y=worst.index, x=worst["rate"], name="production (worst chunk)", orientation="h",
-                marker_color=[ALERT if a else PRODUCTION for a in worst["alert"].fillna(False)])
-    fig.update_layout(barmode="group", xaxis_title="missing rate", xaxis_tickformat=".0%",
-                      yaxis={"autorange": "reversed"})
+    fig.add_bar(
+        y=worst.index,
+        x=worst["rate"],
+        name="production (worst chunk)",
+        orientation="h",
+        marker_color=[ALERT if a else PRODUCTION for a in worst["alert"].fillna(False)],
+    )
+    fig.update_layout(
+        barmode="group", xaxis_title="missing rate", xaxis_tickformat=".0%", yaxis={"autorange": "reversed"}
+    )
     return _layout(fig, "Missing values: production vs reference", height=max(340, 24 * len(worst) + 120))
 
 

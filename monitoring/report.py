@@ -21,10 +21,16 @@ from typing import Any
 from monitoring.analysis import MIN_CHUNK_ROWS, TOP_FEATURES, Chunking, MonitoringResult
 
 KPI_LABELS = {
-    "predictions": "predictions", "approval_rate": "approval rate", "mean_probability": "mean probability",
-    "rejected_rate": "rejected requests", "latency_ms_p50": "latency p50 (ms)", "latency_ms_p95": "latency p95 (ms)",
-    "latency_ms_p99": "latency p99 (ms)", "inference_ms_p50": "inference p50 (ms)",
-    "inference_ms_p99": "inference p99 (ms)", "model_versions": "model version(s)",
+    "predictions": "predictions",
+    "approval_rate": "approval rate",
+    "mean_probability": "mean probability",
+    "rejected_rate": "rejected requests",
+    "latency_ms_p50": "latency p50 (ms)",
+    "latency_ms_p95": "latency p95 (ms)",
+    "latency_ms_p99": "latency p99 (ms)",
+    "inference_ms_p50": "inference p50 (ms)",
+    "inference_ms_p99": "inference p99 (ms)",
+    "model_versions": "model version(s)",
 }
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1200px; color: #222; }
@@ -51,8 +57,10 @@ def format_kpi(name: str, value: Any) -> str:
 
 
 def kpi_cards(kpis: dict[str, Any]) -> str:
-    cards = [f'<div class="card">{html.escape(label)}<b>{html.escape(format_kpi(key, kpis.get(key)))}</b></div>'
-             for key, label in KPI_LABELS.items()]
+    cards = [
+        f'<div class="card">{html.escape(label)}<b>{html.escape(format_kpi(key, kpis.get(key)))}</b></div>'
+        for key, label in KPI_LABELS.items()
+    ]
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
@@ -61,12 +69,18 @@ def alerts_table(alerts: list[dict[str, Any]]) -> str:
         return "<p>No alert in this window.</p>"
     rows = "".join(
         f'<tr><td class="{a["severity"]}">{a["severity"]}</td><td>{html.escape(a["kind"])}</td>'
-        f'<td>{html.escape(a["feature"])}</td><td>{html.escape(a["message"])}</td></tr>' for a in alerts)
+        f"<td>{html.escape(a['feature'])}</td><td>{html.escape(a['message'])}</td></tr>"
+        for a in alerts
+    )
     return f'<table class="alerts"><tr><th>severity</th><th>kind</th><th>feature</th><th>what</th></tr>{rows}</table>'
 
 
-def render_html(result: MonitoringResult, *, alerts: list[dict[str, Any]] | None = None,
-                title: str = "Crédit Express — production monitoring") -> str:
+def render_html(
+    result: MonitoringResult,
+    *,
+    alerts: list[dict[str, Any]] | None = None,
+    title: str = "Crédit Express — production monitoring",
+) -> str:
     """One page, plotly.js inlined once, every chart with its how-to-read line."""
     from plotly.offline import get_plotlyjs
 
@@ -75,18 +89,23 @@ def render_html(result: MonitoringResult, *, alerts: list[dict[str, Any]] | None
     sections = []
     for name, chart in CHARTS.items():
         div = chart(result).to_html(full_html=False, include_plotlyjs=False, default_width="100%")
-        sections.append(f'<section><div class="chart">{div}</div><p class="caption">{html.escape(CAPTIONS[name])}'
-                        "</p></section>")
+        sections.append(
+            f'<section><div class="chart">{div}</div><p class="caption">{html.escape(CAPTIONS[name])}</p></section>'
+        )
     window = result.window or {}
     chunks = result.chunks
-    meta = (f"Window: {html.escape(str(window.get('name', 'all')))} · chunks by {html.escape(result.chunking.label())}"
-            f" · {int(chunks['enough'].sum())}/{len(chunks)} chunks with at least {MIN_CHUNK_ROWS} rows · "
-            f"reference {result.reference_rows:,} rows · computed {html.escape(result.computed_at)} in "
-            f"{result.compute_seconds:.1f} s")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
-            f"<h1>{html.escape(title)}</h1><p>{meta}</p>{kpi_cards(result.kpis)}<h2>Alerts</h2>"
-            f"{alerts_table(result.alerts if alerts is None else alerts)}<h2>Charts</h2>{''.join(sections)}</body></html>")
+    meta = (
+        f"Window: {html.escape(str(window.get('name', 'all')))} · chunks by {html.escape(result.chunking.label())}"
+        f" · {int(chunks['enough'].sum())}/{len(chunks)} chunks with at least {MIN_CHUNK_ROWS} rows · "
+        f"reference {result.reference_rows:,} rows · computed {html.escape(result.computed_at)} in "
+        f"{result.compute_seconds:.1f} s"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{meta}</p>{kpi_cards(result.kpis)}<h2>Alerts</h2>"
+        f"{alerts_table(result.alerts if alerts is None else alerts)}<h2>Charts</h2>{''.join(sections)}</body></html>"
+    )
 
 
 def analyse(log_dirs: Sequence[Path], model_dir: Path, chunking: Chunking) -> MonitoringResult:
@@ -95,8 +114,12 @@ def analyse(log_dirs: Sequence[Path], model_dir: Path, chunking: Chunking) -> Mo
 
     data = read_log(list(log_dirs))
     monitor = fitted_monitor(str(model_dir), TOP_FEATURES)
-    return monitor.calculate(data.predictions, chunking=chunking, rejections=data.rejections,
-                             window={"name": "all", "start": None, "end": None})
+    return monitor.calculate(
+        data.predictions,
+        chunking=chunking,
+        rejections=data.rejections,
+        window={"name": "all", "start": None, "end": None},
+    )
 
 
 def all_alerts(log_dirs: Sequence[Path], result: MonitoringResult, *, now: datetime | None = None) -> list[dict]:
@@ -144,8 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = {**result.summary(), "alerts": alerts}
     args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     seconds = (datetime.now() - started).total_seconds()
-    print(f"{result.kpis['predictions']:,} predictions, {len(alerts)} alerts -> {args.out}, {args.json} "
-          f"({seconds:.1f} s)")
+    print(
+        f"{result.kpis['predictions']:,} predictions, {len(alerts)} alerts -> {args.out}, {args.json} ({seconds:.1f} s)"
+    )
     for alert in alerts[:10]:
         print(f"  [{alert['severity']}] {alert['message']}")
     return 0

@@ -42,12 +42,16 @@ class SimulationReport:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
 
     def lines(self) -> list[str]:
-        out = [f"sent {self.sent}: ok {self.ok}, rejected {self.rejected}, errors {self.errors} in "
-               f"{self.seconds:.1f} s ({self.sent / max(self.seconds, 1e-9):.1f} req/s)"]
+        out = [
+            f"sent {self.sent}: ok {self.ok}, rejected {self.rejected}, errors {self.errors} in "
+            f"{self.seconds:.1f} s ({self.sent / max(self.seconds, 1e-9):.1f} req/s)"
+        ]
         if self.latencies_ms:
-            out.append("client latency ms: " + ", ".join(
-                f"p{q} {self.percentile(q):.1f}" for q in (50, 90, 95, 99)) +
-                f", mean {statistics.fmean(self.latencies_ms):.1f}, max {max(self.latencies_ms):.1f}")
+            out.append(
+                "client latency ms: "
+                + ", ".join(f"p{q} {self.percentile(q):.1f}" for q in (50, 90, 95, 99))
+                + f", mean {statistics.fmean(self.latencies_ms):.1f}, max {max(self.latencies_ms):.1f}"
+            )
         out += [f"  error: {e}" for e in self.error_samples[:5]]
         return out
 
@@ -61,8 +65,13 @@ def payloads(n: int, *, seed: int, scenario: str) -> list[dict[str, Any]]:
     frame = production_stream(n, seed=seed, scenario=scenario).drop(columns=["TARGET", "SK_ID_CURR"], errors="ignore")
     out = []
     for record in frame.to_dict(orient="records"):
-        out.append({k: (v.item() if hasattr(v, "item") else v) for k, v in record.items()
-                    if not (v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA)})
+        out.append(
+            {
+                k: (v.item() if hasattr(v, "item") else v)
+                for k, v in record.items()
+                if not (v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA)
+            }
+        )
     return out
 
 
@@ -102,8 +111,14 @@ def gradio_sender(url: str, *, token: str | None) -> Callable[[dict[str, Any]], 
     return send
 
 
-def run(send: Callable[[dict[str, Any]], Outcome], items: Sequence[dict[str, Any]], *, concurrency: int = 4,
-        rate: float | None = None, progress: bool = True) -> SimulationReport:
+def run(
+    send: Callable[[dict[str, Any]], Outcome],
+    items: Sequence[dict[str, Any]],
+    *,
+    concurrency: int = 4,
+    rate: float | None = None,
+    progress: bool = True,
+) -> SimulationReport:
     """Send every item (at most `rate` requests per second overall) and measure each round trip."""
     from tqdm import tqdm
 
@@ -140,8 +155,18 @@ def run(send: Callable[[dict[str, Any]], Outcome], items: Sequence[dict[str, Any
     return report
 
 
-def simulate(url: str, *, n: int, scenario: str = "none", via: str = "rest", rate: float | None = None,
-             concurrency: int = 4, token: str | None = None, seed: int = 0, progress: bool = True) -> SimulationReport:
+def simulate(
+    url: str,
+    *,
+    n: int,
+    scenario: str = "none",
+    via: str = "rest",
+    rate: float | None = None,
+    concurrency: int = 4,
+    token: str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> SimulationReport:
     """The whole simulation, as the CLI runs it (also used by the notebook and the tests)."""
     if via not in {"rest", "gradio"}:
         raise ValueError("via must be 'rest' or 'gradio'")
@@ -172,8 +197,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.n < 1:
         print("error: --n must be at least 1", file=sys.stderr)
         return 2
-    report = simulate(args.url, n=args.n, scenario=args.scenario, via=args.via, rate=args.rate,
-                      concurrency=args.concurrency, token=args.token, seed=args.seed, progress=not args.quiet)
+    report = simulate(
+        args.url,
+        n=args.n,
+        scenario=args.scenario,
+        via=args.via,
+        rate=args.rate,
+        concurrency=args.concurrency,
+        token=args.token,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
     for line in report.lines():
         print(line)
     return 0 if report.errors == 0 else 1

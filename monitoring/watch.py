@@ -25,16 +25,28 @@ _CACHES: dict[tuple[str, ...], Any] = {}
 def rules_from_settings(settings: Any) -> AlertRules:
     days, opens, closes = parse_opening_hours(settings.alert_opening_hours)
     return AlertRules(
-        window=timedelta(minutes=settings.alert_window_min), baseline_windows=settings.alert_baseline_windows,
-        slo_p95_ms=settings.alert_latency_p95_ms, slo_p99_ms=settings.alert_latency_p99_ms,
-        timezone=settings.alert_timezone, opening_days=days, opening_start=opens, opening_end=closes,
-        idle_minutes=settings.alert_idle_min, traffic_min_days=settings.alert_traffic_min_days,
+        window=timedelta(minutes=settings.alert_window_min),
+        baseline_windows=settings.alert_baseline_windows,
+        slo_p95_ms=settings.alert_latency_p95_ms,
+        slo_p99_ms=settings.alert_latency_p99_ms,
+        timezone=settings.alert_timezone,
+        opening_days=days,
+        opening_start=opens,
+        opening_end=closes,
+        idle_minutes=settings.alert_idle_min,
+        traffic_min_days=settings.alert_traffic_min_days,
         traffic_lookback_days=settings.alert_traffic_lookback_days,
     )
 
 
-def evaluate_operational(log_dirs: Sequence[str], *, now: datetime, rules: AlertRules,
-                         hub_status: dict[str, Any] | None, log_health: dict[str, Any] | None) -> list[Alert]:
+def evaluate_operational(
+    log_dirs: Sequence[str],
+    *,
+    now: datetime,
+    rules: AlertRules,
+    hub_status: dict[str, Any] | None,
+    log_health: dict[str, Any] | None,
+) -> list[Alert]:
     """Read the log window the rules need (incrementally, cached per process) and detect."""
     from monitoring.log import ReadCache, read_log
 
@@ -44,10 +56,19 @@ def evaluate_operational(log_dirs: Sequence[str], *, now: datetime, rules: Alert
 
 
 class AlertWatcher:
-    def __init__(self, *, log_dirs: Sequence[str], rules: AlertRules, submit: Callable[..., Any],
-                 hub_status: Callable[[], dict[str, Any]], log_health: Callable[[], Any],
-                 drift_alerts: Callable[[], list[dict[str, Any]]], gauges: dict[str, float] | None = None,
-                 notifier: Any = None, every_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        log_dirs: Sequence[str],
+        rules: AlertRules,
+        submit: Callable[..., Any],
+        hub_status: Callable[[], dict[str, Any]],
+        log_health: Callable[[], Any],
+        drift_alerts: Callable[[], list[dict[str, Any]]],
+        gauges: dict[str, float] | None = None,
+        notifier: Any = None,
+        every_s: float = 60.0,
+    ) -> None:
         self.log_dirs, self.rules, self.every_s = tuple(str(d) for d in log_dirs), rules, every_s
         self._submit, self._hub_status, self._log_health = submit, hub_status, log_health
         self._drift_alerts, self._gauges, self._notifier = drift_alerts, gauges, notifier
@@ -60,9 +81,14 @@ class AlertWatcher:
     def evaluate(self, *, now: datetime | None = None, timeout: float = 120) -> list[Alert]:
         now = now or datetime.now(UTC)
         health = self._log_health()
-        future = self._submit(evaluate_operational, self.log_dirs, now=now, rules=self.rules,
-                              hub_status=self._hub_status(), log_health=asdict(health) if is_dataclass(health)
-                              else health)
+        future = self._submit(
+            evaluate_operational,
+            self.log_dirs,
+            now=now,
+            rules=self.rules,
+            hub_status=self._hub_status(),
+            log_health=asdict(health) if is_dataclass(health) else health,
+        )
         operational = future.result(timeout=timeout)
         merged = merge_alerts(operational, self._drift_alerts())
         self._operational, self._latest, self._evaluated_at = operational, merged, now

@@ -6,6 +6,8 @@ times what a wrongly refused good client (false positive) loses in margin.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (
@@ -61,7 +63,7 @@ def classification_metrics(y_true: np.ndarray, probability: np.ndarray, threshol
 
 def age_band(days_birth: pd.Series) -> pd.Series:
     years = -days_birth.astype(float) / 365.25
-    labels = [f"{lo}-{hi - 1}" for lo, hi in zip(AGE_BANDS[:-1], AGE_BANDS[1:], strict=True)]
+    labels = [f"{lo}-{hi - 1}" for lo, hi in pairwise(AGE_BANDS)]
     return pd.cut(years, bins=list(AGE_BANDS), right=False, labels=labels).astype(str)
 
 

@@ -83,8 +83,9 @@ def build_features(raw: np.ndarray) -> np.ndarray:
         np.divide(employed, _col(raw, "DAYS_BIRTH"), out=out[:, _OUT["EMPLOYED_BIRTH_RATIO"]])
         ext = raw[:, _EXT]
         present = ~np.isnan(ext)
-        np.divide(np.where(present, ext, 0.0).sum(axis=1), present.sum(axis=1),
-                  out=out[:, _OUT["EXT_SOURCE_MEAN"]])  # mean of the scores present; none present -> NaN
+        np.divide(
+            np.where(present, ext, 0.0).sum(axis=1), present.sum(axis=1), out=out[:, _OUT["EXT_SOURCE_MEAN"]]
+        )  # mean of the scores present; none present -> NaN
         ext.prod(axis=1, out=out[:, _OUT["EXT_SOURCE_PROD"]])
     # A zero denominator gives a missing ratio, not an infinite one.
     out[np.isinf(out)] = np.nan

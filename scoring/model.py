@@ -113,8 +113,7 @@ def load_model(model_dir: str | Path, *, runtime: str = "fast_single_row") -> Sc
         raise ModelLoadError("the booster's features differ from the metadata's")
     from scoring.runtimes import make_predictor
 
-    model = ScoringModel(booster=booster, metadata=metadata, path=path,
-                         _predict=make_predictor(booster, runtime))
+    model = ScoringModel(booster=booster, metadata=metadata, path=path, _predict=make_predictor(booster, runtime))
     model.load_seconds = time.perf_counter() - started
     log.info("model loaded", extra={"model_version": model.version, "load_seconds": round(model.load_seconds, 3)})
     return model

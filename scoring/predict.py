@@ -45,8 +45,12 @@ class Score:
         }
         if self.factors is not None:
             out["factors"] = [
-                {"feature": f.feature, "value": f.value, "contribution": round(f.contribution, 6),
-                 "direction": f.direction}
+                {
+                    "feature": f.feature,
+                    "value": f.value,
+                    "contribution": round(f.contribution, 6),
+                    "direction": f.direction,
+                }
                 for f in self.factors
             ]
         return out
@@ -73,12 +77,17 @@ class Scorer:
         out = []
         for name, value in clean.items():
             bounds = self._ranges.get(name)
-            if bounds is None or isinstance(value, str) or (name == "DAYS_EMPLOYED" and value == DAYS_EMPLOYED_PENSIONER):
+            if (
+                bounds is None
+                or isinstance(value, str)
+                or (name == "DAYS_EMPLOYED" and value == DAYS_EMPLOYED_PENSIONER)
+            ):
                 continue
             low, high = bounds
             if value < low or value > high:
-                out.append(f"{name}={value:g} is outside the training range [{low:g}, {high:g}]: "
-                           "the score is an extrapolation")
+                out.append(
+                    f"{name}={value:g} is outside the training range [{low:g}, {high:g}]: the score is an extrapolation"
+                )
         return out
 
     def _factors(self, raw_row: np.ndarray, feature_row: np.ndarray) -> list[Factor]:

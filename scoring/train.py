@@ -167,8 +167,9 @@ def fingerprint(frame: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
 
 
-def _plots(out: Path, y: np.ndarray, p: np.ndarray, curve: pd.DataFrame, threshold: float,
-           gain: dict[str, float]) -> list[Path]:
+def _plots(
+    out: Path, y: np.ndarray, p: np.ndarray, curve: pd.DataFrame, threshold: float, gain: dict[str, float]
+) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -273,8 +274,14 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def export(model_dir: Path, booster: lgb.Booster, metadata: dict[str, Any], reference: pd.DataFrame,
-           fairness: pd.DataFrame, example: pd.DataFrame) -> None:
+def export(
+    model_dir: Path,
+    booster: lgb.Booster,
+    metadata: dict[str, Any],
+    reference: pd.DataFrame,
+    fairness: pd.DataFrame,
+    example: pd.DataFrame,
+) -> None:
     """Write the deployable artifact next to model_dir, then swap it in (never a half-written model/)."""
     import mlflow.lightgbm
     from mlflow.models import infer_signature
@@ -330,9 +337,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with step("data"):
         frame, source = load_data(args)
         print(f"[train]   {len(frame):,} rows from {source}, default rate {frame[TARGET_COLUMN].mean():.4f}")
-    train_frame, holdout = train_test_split(
-        frame, test_size=0.2, stratify=frame[TARGET_COLUMN], random_state=args.seed
-    )
+    train_frame, holdout = train_test_split(frame, test_size=0.2, stratify=frame[TARGET_COLUMN], random_state=args.seed)
     with step("features"):
         x_train = build_features(encode_frame(train_frame))
         y_train = train_frame[TARGET_COLUMN].to_numpy()
@@ -346,8 +351,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results = []
         search_idx = np.arange(len(y_train))
         if len(search_idx) > SEARCH_MAX_ROWS:
-            search_idx, _ = train_test_split(search_idx, train_size=SEARCH_MAX_ROWS, stratify=y_train,
-                                             random_state=args.seed)
+            search_idx, _ = train_test_split(
+                search_idx, train_size=SEARCH_MAX_ROWS, stratify=y_train, random_state=args.seed
+            )
         x_search, y_search = x_train[search_idx], y_train[search_idx]
         for i, extra in enumerate(SEARCH_SPACE, start=1):
             params = {**BASE_PARAMS, **extra}
@@ -366,8 +372,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         fairness = fairness_table(holdout, p_hold, best.threshold)
         gain = dict(zip(FEATURE_NAMES, booster.feature_importance("gain").tolist(), strict=True))
         mlflow.log_metrics({f"holdout_{k}": v for k, v in holdout_metrics.items()})
-        mlflow.log_metrics({"cv_auc": best.cv_auc, "cv_cost_per_1000": best.cv_cost_per_1000,
-                            "threshold": best.threshold})
+        mlflow.log_metrics(
+            {"cv_auc": best.cv_auc, "cv_cost_per_1000": best.cv_cost_per_1000, "threshold": best.threshold}
+        )
         print("[train] holdout: " + ", ".join(f"{k}={v:.4f}" for k, v in holdout_metrics.items()))
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -403,15 +410,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "ranges": training_ranges(train_frame),
             "feature_importance": dict(sorted(gain.items(), key=lambda kv: -kv[1])),
             "input_importance": input_importance(gain),
-            "metrics": {"holdout": holdout_metrics, "cv_auc": best.cv_auc,
-                        "cv_cost_per_1000": best.cv_cost_per_1000},
+            "metrics": {"holdout": holdout_metrics, "cv_auc": best.cv_auc, "cv_cost_per_1000": best.cv_cost_per_1000},
             "fairness": fairness.to_dict(orient="records"),
-            "search": {"folds": args.folds, "space": list(SEARCH_SPACE), "best": best.params,
-                       "num_rounds": best.num_rounds},
-            "data": {"source": source, "rows": len(frame), "seed": args.seed,
-                     "fingerprint": fingerprint(frame), "default_rate": float(frame[TARGET_COLUMN].mean())},
-            "mlflow": {"run_id": run.info.run_id, "registered_name": REGISTERED_NAME,
-                       "registered_version": int(version), "tracking_uri": args.tracking_uri},
+            "search": {
+                "folds": args.folds,
+                "space": list(SEARCH_SPACE),
+                "best": best.params,
+                "num_rounds": best.num_rounds,
+            },
+            "data": {
+                "source": source,
+                "rows": len(frame),
+                "seed": args.seed,
+                "fingerprint": fingerprint(frame),
+                "default_rate": float(frame[TARGET_COLUMN].mean()),
+            },
+            "mlflow": {
+                "run_id": run.info.run_id,
+                "registered_name": REGISTERED_NAME,
+                "registered_version": int(version),
+                "tracking_uri": args.tracking_uri,
+            },
         }
         mlflow.log_dict(metadata, "metadata.json")
 
@@ -421,8 +440,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if len(reference) > REFERENCE_MAX_ROWS:
                 reference = reference.sample(n=REFERENCE_MAX_ROWS, random_state=args.seed)
             export(args.model_dir, booster, metadata, reference.reset_index(drop=True), fairness, example)
-    print(f"[train] finished in {time.perf_counter() - started:.0f}s: model {metadata['model_version']}, "
-          f"holdout AUC {holdout_metrics['roc_auc']:.4f}, threshold {best.threshold:.3f}")
+    print(
+        f"[train] finished in {time.perf_counter() - started:.0f}s: model {metadata['model_version']}, "
+        f"holdout AUC {holdout_metrics['roc_auc']:.4f}, threshold {best.threshold:.3f}"
+    )
     return metadata
 
 

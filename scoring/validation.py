@@ -131,8 +131,9 @@ def validate_application(payload: Any) -> tuple[dict[str, Any], str | None]:
             continue
         spec = FIELDS.get(name) if isinstance(name, str) else None
         if spec is None:
-            problems.append(Problem(_shown(str(name)), "unknown_field",
-                                    "unknown field (not a Home Credit application column)"))
+            problems.append(
+                Problem(_shown(str(name)), "unknown_field", "unknown field (not a Home Credit application column)")
+            )
             continue
         if value is None:
             continue
@@ -181,8 +182,7 @@ def _column_suspects(name: str, spec: Field, values: list[Any], codes: Mapping[s
     import numpy as np
 
     n = len(values)
-    allowed = _LABEL_TYPES if spec.kind == "category" else _INT_TYPES if spec.kind in ("int", "flag") \
-        else _NUMBER_TYPES
+    allowed = _LABEL_TYPES if spec.kind == "category" else _INT_TYPES if spec.kind in ("int", "flag") else _NUMBER_TYPES
     wrong = np.zeros(n, dtype=bool)
     if not set(map(type, values)) <= allowed:  # rare: find the offending rows, blank them for the numpy pass
         wrong = np.array([type(v) not in allowed for v in values])

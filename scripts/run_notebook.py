@@ -1,6 +1,6 @@
 """Execute a notebook in place (outputs saved), from the repository root, with the project's kernel.
 
-    python scripts/run_notebook.py notebooks/01_training.ipynb [--timeout 900]
+python scripts/run_notebook.py notebooks/01_training.ipynb [--timeout 900]
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from nbclient import NotebookClient
 
 def execute(path: Path, *, timeout: int = 900, save: bool = True) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     if save:
         nbformat.write(notebook, path)
     return notebook

@@ -97,8 +97,8 @@ def create_api(service: ScoringService, *, settings: Settings, readiness: Callab
         title="Crédit Express scoring API",
         version=service.model.version,
         description="Scores loan applications with Prêt à Dépenser's default-risk model. Send Home Credit "
-                    "`application_train` fields; get the probability of default and the decision at the business "
-                    "threshold. With `API_TOKEN` set, every /api route needs `Authorization: Bearer <token>`.",
+        "`application_train` fields; get the probability of default and the decision at the business "
+        "threshold. With `API_TOKEN` set, every /api route needs `Authorization: Bearer <token>`.",
         docs_url="/docs",
         redoc_url=None,
     )
@@ -118,8 +118,9 @@ def create_api(service: ScoringService, *, settings: Settings, readiness: Callab
     }
 
     def _fail(exc: BadRequest, channel: str, started: float) -> JSONResponse:
-        service.reject(exc.message, channel=channel, started=started, kind=exc.kind, field=exc.field,
-                       http_status=exc.status)
+        service.reject(
+            exc.message, channel=channel, started=started, kind=exc.kind, field=exc.field, http_status=exc.status
+        )
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return _error(exc.status, [{"field": exc.field, "kind": exc.kind, "message": exc.message}], headers)
 
@@ -127,10 +128,17 @@ def create_api(service: ScoringService, *, settings: Settings, readiness: Callab
         "/score",
         summary="Score one application",
         openapi_extra={
-            "requestBody": {"required": True, "content": {"application/json": {"schema": body_ref,
-                                                                                 "example": EXAMPLE_LOW_RISK}}},
-            "responses": {"200": {"description": "the score", "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/Score"}}}}, **common_responses},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": body_ref, "example": EXAMPLE_LOW_RISK}},
+            },
+            "responses": {
+                "200": {
+                    "description": "the score",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Score"}}},
+                },
+                **common_responses,
+            },
         },
     )
     async def score(request: Request, explain: bool = False) -> Response:
@@ -152,9 +160,15 @@ def create_api(service: ScoringService, *, settings: Settings, readiness: Callab
         "/score/batch",
         summary="Score up to 10,000 applications; bad rows are reported by index",
         openapi_extra={
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/Batch"},
-                "example": {"applications": [EXAMPLE_LOW_RISK]}}}},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/Batch"},
+                        "example": {"applications": [EXAMPLE_LOW_RISK]},
+                    }
+                },
+            },
             "responses": common_responses,
         },
     )
@@ -180,16 +194,18 @@ def create_api(service: ScoringService, *, settings: Settings, readiness: Callab
         except BadRequest as exc:
             return _fail(exc, "rest", started)
         meta = service.model.metadata
-        return JSONResponse({
-            "model_version": service.model.version,
-            "threshold": service.model.threshold,
-            "trained_at": meta.get("trained_at"),
-            "metrics": meta.get("metrics"),
-            "fairness": meta.get("fairness"),
-            "input_importance": meta.get("input_importance", [])[:20],
-            "data": meta.get("data"),
-            "input_schema": application_schema(),
-        })
+        return JSONResponse(
+            {
+                "model_version": service.model.version,
+                "threshold": service.model.threshold,
+                "trained_at": meta.get("trained_at"),
+                "metrics": meta.get("metrics"),
+                "fairness": meta.get("fairness"),
+                "input_importance": meta.get("input_importance", [])[:20],
+                "data": meta.get("data"),
+                "input_schema": application_schema(),
+            }
+        )
 
     api.include_router(router)
 
@@ -200,8 +216,14 @@ def create_api(service: ScoringService, *, settings: Settings, readiness: Callab
         field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
         problem = {"field": field, "kind": "wrong_type", "message": str(first.get("msg", "invalid request"))}
         channel = "rest_batch" if request.url.path.endswith("/batch") else "rest"
-        service.reject(problem["message"], channel=channel, started=time.perf_counter(), kind="wrong_type",
-                       field=field, http_status=422)
+        service.reject(
+            problem["message"],
+            channel=channel,
+            started=time.perf_counter(),
+            kind="wrong_type",
+            field=field,
+            http_status=422,
+        )
         return _error(422, [problem])
 
     @api.get("/healthz", summary="Liveness: the process answers")
@@ -251,6 +273,7 @@ def _batch_rows(body: Any, max_rows: int) -> list[Any]:
     if not rows:
         raise BadRequest(422, "wrong_type", "the batch is empty", field="applications")
     if len(rows) > max_rows:
-        raise BadRequest(413, "batch_too_large", f"{len(rows)} rows; at most {max_rows} per batch",
-                         field="applications")
+        raise BadRequest(
+            413, "batch_too_large", f"{len(rows)} rows; at most {max_rows} per batch", field="applications"
+        )
     return rows

@@ -53,13 +53,21 @@ class Metrics:
                     lines.append(f'scoring_request_latency_ms_bucket{{channel="{channel}",le="{bound}"}} {cumulative}')
                 lines.append(f'scoring_request_latency_ms_sum{{channel="{channel}"}} {self._latency_sum[channel]:.3f}')
                 lines.append(f'scoring_request_latency_ms_count{{channel="{channel}"}} {cumulative}')
-            lines += ["# HELP scoring_predictions_total Scored applications by channel and decision.",
-                      "# TYPE scoring_predictions_total counter"]
-            lines += [f'scoring_predictions_total{{channel="{c}",decision="{d}"}} {n}'
-                      for (c, d), n in sorted(self._predictions.items())]
-            lines += ["# HELP scoring_errors_total Rejected or failed requests by channel and kind.",
-                      "# TYPE scoring_errors_total counter"]
-            lines += [f'scoring_errors_total{{channel="{c}",kind="{k}"}} {n}' for (c, k), n in sorted(self._errors.items())]
+            lines += [
+                "# HELP scoring_predictions_total Scored applications by channel and decision.",
+                "# TYPE scoring_predictions_total counter",
+            ]
+            lines += [
+                f'scoring_predictions_total{{channel="{c}",decision="{d}"}} {n}'
+                for (c, d), n in sorted(self._predictions.items())
+            ]
+            lines += [
+                "# HELP scoring_errors_total Rejected or failed requests by channel and kind.",
+                "# TYPE scoring_errors_total counter",
+            ]
+            lines += [
+                f'scoring_errors_total{{channel="{c}",kind="{k}"}} {n}' for (c, k), n in sorted(self._errors.items())
+            ]
             for name, value in sorted(self.gauges.items()):
                 lines += [f"# TYPE {name} gauge", f"{name} {value}"]
         return "\n".join(lines) + "\n"

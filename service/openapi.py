@@ -79,9 +79,12 @@ def _field_schema(spec: Field) -> dict[str, Any]:
 
 
 def application_schema() -> dict[str, Any]:
-    properties = {ID_COLUMN: {"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": 64}],
-                              "description": "Optional client reference; never a model input, logged only "
-                                             "as a keyed hash."}}
+    properties = {
+        ID_COLUMN: {
+            "anyOf": [{"type": "integer"}, {"type": "string", "maxLength": 64}],
+            "description": "Optional client reference; never a model input, logged only as a keyed hash.",
+        }
+    }
     properties.update({name: _field_schema(spec) for name, spec in FIELDS.items()})
     for name in REQUIRED:
         properties[name]["anyOf"] = [s for s in properties[name]["anyOf"] if s != {"type": "null"}]
@@ -89,7 +92,7 @@ def application_schema() -> dict[str, Any]:
         "title": "Application",
         "type": "object",
         "description": "One loan application: Home Credit `application_train` fields. Omitted or null fields "
-                       "are treated as missing (the model handles them), except the required ones.",
+        "are treated as missing (the model handles them), except the required ones.",
         "properties": properties,
         "required": list(REQUIRED),
         "additionalProperties": False,
@@ -130,8 +133,11 @@ ERROR_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"field": {"type": ["string", "null"]}, "kind": {"type": "string"},
-                               "message": {"type": "string"}},
+                "properties": {
+                    "field": {"type": ["string", "null"]},
+                    "kind": {"type": "string"},
+                    "message": {"type": "string"},
+                },
             },
         },
     },
@@ -140,8 +146,7 @@ BATCH_SCHEMA: dict[str, Any] = {
     "title": "Batch",
     "type": "object",
     "properties": {
-        "applications": {"type": "array", "items": {"$ref": "#/components/schemas/Application"},
-                         "maxItems": 10_000},
+        "applications": {"type": "array", "items": {"$ref": "#/components/schemas/Application"}, "maxItems": 10_000},
     },
     "required": ["applications"],
     "additionalProperties": False,
@@ -149,5 +154,4 @@ BATCH_SCHEMA: dict[str, Any] = {
 
 
 def components() -> dict[str, Any]:
-    return {"Application": application_schema(), "Score": SCORE_SCHEMA, "Error": ERROR_SCHEMA,
-            "Batch": BATCH_SCHEMA}
+    return {"Application": application_schema(), "Score": SCORE_SCHEMA, "Error": ERROR_SCHEMA, "Batch": BATCH_SCHEMA}

@@ -44,13 +44,31 @@ class ScoringService:
     def model(self):  # noqa: ANN201 - the ScoringModel, for the Model tab and /api/v1/model
         return self.scorer.model
 
-    def _row(self, score: Score, *, request_id: str, channel: str, started: float,
-             batch_id: str | None = None, batch_index: int | None = None) -> dict[str, Any]:
+    def _row(
+        self,
+        score: Score,
+        *,
+        request_id: str,
+        channel: str,
+        started: float,
+        batch_id: str | None = None,
+        batch_index: int | None = None,
+    ) -> dict[str, Any]:
         return build_prediction_row(
-            score.inputs, request_id=request_id, channel=channel, model_version=score.model_version,
-            probability=score.probability, decision=score.decision, threshold=score.threshold,
-            inference_ms=score.inference_ms, started=started, warnings=score.warnings,
-            client_id=score.client_ref, salt=self.id_salt, batch_id=batch_id, batch_index=batch_index,
+            score.inputs,
+            request_id=request_id,
+            channel=channel,
+            model_version=score.model_version,
+            probability=score.probability,
+            decision=score.decision,
+            threshold=score.threshold,
+            inference_ms=score.inference_ms,
+            started=started,
+            warnings=score.warnings,
+            client_id=score.client_ref,
+            salt=self.id_salt,
+            batch_id=batch_id,
+            batch_index=batch_index,
             validated=True,
         )
 
@@ -66,8 +84,9 @@ class ScoringService:
             if self.refuse_when_unlogged:
                 raise ServiceUnavailable("the prediction log cannot be written; no decision is given") from exc
 
-    def score(self, payload: Any, *, channel: str, explain: bool = False,
-              started: float | None = None) -> dict[str, Any]:
+    def score(
+        self, payload: Any, *, channel: str, explain: bool = False, started: float | None = None
+    ) -> dict[str, Any]:
         """Score one application; raise ValidationError (logged as a rejection) on bad input."""
         started = time.perf_counter() if started is None else started
         request_id = uuid.uuid4().hex
@@ -84,8 +103,9 @@ class ScoringService:
         self.metrics.count_prediction(channel, score.decision)
         return {"request_id": request_id, **score.public()}
 
-    def score_batch(self, payloads: Sequence[Any], *, channel: str, explain: bool = False,
-                    started: float | None = None) -> dict[str, Any]:
+    def score_batch(
+        self, payloads: Sequence[Any], *, channel: str, explain: bool = False, started: float | None = None
+    ) -> dict[str, Any]:
         started = time.perf_counter() if started is None else started
         batch_id = uuid.uuid4().hex
         result = self.scorer.score_batch(payloads, explain=explain)
@@ -96,12 +116,21 @@ class ScoringService:
             if index in result.errors:
                 error = result.errors[index]
                 self.reject(error, channel=channel, started=started, request_id=request_id, http_status=None)
-                results.append({"index": index, "status": "rejected", "request_id": request_id,
-                                "errors": [p.as_dict() for p in error.problems]})
+                results.append(
+                    {
+                        "index": index,
+                        "status": "rejected",
+                        "request_id": request_id,
+                        "errors": [p.as_dict() for p in error.problems],
+                    }
+                )
                 continue
             score = result.scores[index]
-            rows.append(self._row(score, request_id=request_id, channel=channel, started=started,
-                                  batch_id=batch_id, batch_index=index))
+            rows.append(
+                self._row(
+                    score, request_id=request_id, channel=channel, started=started, batch_id=batch_id, batch_index=index
+                )
+            )
             results.append({"index": index, "status": "ok", "request_id": request_id, **score.public()})
         self._write(rows, channel)  # one write: the whole batch is logged or none of it is acknowledged
         for row in rows:
@@ -117,18 +146,30 @@ class ScoringService:
             "results": results,
         }
 
-    def reject(self, error: ValidationError | Problem | str, *, channel: str, started: float,
-               request_id: str | None = None, http_status: int | None = None,
-               kind: str | None = None, field: str | None = None) -> None:
+    def reject(
+        self,
+        error: ValidationError | Problem | str,
+        *,
+        channel: str,
+        started: float,
+        request_id: str | None = None,
+        http_status: int | None = None,
+        kind: str | None = None,
+        field: str | None = None,
+    ) -> None:
         """Record a refused request as an event: its kind and field, never its payload."""
-        if isinstance(error, ValidationError):
-            kind, field = kind or error.kind, field or error.field
-        elif isinstance(error, Problem):
+        if isinstance(error, ValidationError | Problem):
             kind, field = kind or error.kind, field or error.field
         kind = kind or "invalid_request"
         self.metrics.count_error(channel, kind)
-        row = build_rejection_row(request_id=request_id or uuid.uuid4().hex, channel=channel, error_kind=kind,
-                                  field_name=field, http_status=http_status, started=started)
+        row = build_rejection_row(
+            request_id=request_id or uuid.uuid4().hex,
+            channel=channel,
+            error_kind=kind,
+            field_name=field,
+            http_status=http_status,
+            started=started,
+        )
         try:
             self.sink.append(row)
         except Exception as exc:  # a lost rejection event must not turn a 4xx into a 5xx

@@ -33,8 +33,9 @@ def frame_to_payloads(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def read_upload(path: str, *, max_rows: int) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, nrows=max_rows + 1, dtype={c: "string" for c, f in FIELDS.items()
-                                                              if f.kind == "category"})
+        frame = pd.read_csv(
+            path, nrows=max_rows + 1, dtype={c: "string" for c, f in FIELDS.items() if f.kind == "category"}
+        )
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise gr.Error(f"Could not read the CSV: {exc}", print_exception=False) from exc
     if len(frame) > max_rows:
@@ -45,23 +46,24 @@ def read_upload(path: str, *, max_rows: int) -> pd.DataFrame:
     frame = frame.drop(columns=[TARGET_COLUMN], errors="ignore")
     unknown = [c for c in frame.columns if c not in FIELDS and c != ID_COLUMN]
     if unknown:
-        raise gr.Error(f"Unknown columns (not Home Credit application fields): {unknown[:10]}",
-                       print_exception=False)
+        raise gr.Error(f"Unknown columns (not Home Credit application fields): {unknown[:10]}", print_exception=False)
     frame = frame.astype({c: object for c in frame.columns if str(frame[c].dtype) == "string"})
     return frame.where(frame.notna(), None)
 
 
 def build_batch_tab(service: ScoringService, *, max_rows: int) -> None:
-    gr.Markdown(f"Upload a CSV whose columns are Home Credit application fields (up to {max_rows:,} rows). "
-                "You get the same file back with `probability`, `decision` and `status` columns; rows that "
-                "fail validation are listed below with the reason and the others are still scored.")
+    gr.Markdown(
+        f"Upload a CSV whose columns are Home Credit application fields (up to {max_rows:,} rows). "
+        "You get the same file back with `probability`, `decision` and `status` columns; rows that "
+        "fail validation are listed below with the reason and the others are still scored."
+    )
     upload = gr.File(label="Applications (CSV)", file_types=[".csv"], elem_id="batch-upload")
     run = gr.Button("Score the file", variant="primary")
     summary = gr.Markdown()
     scored = gr.File(label="Scored CSV")
     errors = gr.Dataframe(label="Rejected rows", headers=["row", "field", "reason"], interactive=False)
 
-    def on_run(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, pd.DataFrame]:
+    def on_run(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, pd.DataFrame]:  # noqa: B008 - Gradio injects progress through this default
         if not path:
             raise gr.Error("Choose a CSV file first", print_exception=False)
         frame = read_upload(path, max_rows=max_rows)
@@ -70,7 +72,7 @@ def build_batch_tab(service: ScoringService, *, max_rows: int) -> None:
         started = time.perf_counter()
         for start in progress.tqdm(range(0, len(payloads), CHUNK_ROWS), desc="scoring"):
             try:
-                part = service.score_batch(payloads[start:start + CHUNK_ROWS], channel="gradio_batch")
+                part = service.score_batch(payloads[start : start + CHUNK_ROWS], channel="gradio_batch")
             except ServiceUnavailable as exc:
                 raise as_gradio_error(exc) from None
             for item in part["results"]:
@@ -80,14 +82,17 @@ def build_batch_tab(service: ScoringService, *, max_rows: int) -> None:
         out["decision"] = [o.get("decision") for o in outcomes]
         out["status"] = [o["status"] for o in outcomes]
         out["request_id"] = [o["request_id"] for o in outcomes]
-        bad = [(o["index"] + 1, e["field"], e["message"]) for o in outcomes if o["status"] != "ok"
-               for e in o["errors"][:1]]
+        bad = [
+            (o["index"] + 1, e["field"], e["message"]) for o in outcomes if o["status"] != "ok" for e in o["errors"][:1]
+        ]
         target = Path(tempfile.mkdtemp(prefix="scored-")) / f"scored-{Path(path).stem}.csv"
         out.to_csv(target, index=False)
         n_ok = sum(o["status"] == "ok" for o in outcomes)
         refused = sum(o.get("decision") == "refuse" for o in outcomes)
-        text = (f"**{n_ok:,}** scored, **{len(bad):,}** rejected, **{refused:,}** refusals, in "
-                f"{time.perf_counter() - started:.2f} s.")
+        text = (
+            f"**{n_ok:,}** scored, **{len(bad):,}** rejected, **{refused:,}** refusals, in "
+            f"{time.perf_counter() - started:.2f} s."
+        )
         return text, str(target), pd.DataFrame(bad, columns=["row", "field", "reason"])
 
     run.click(on_run, [upload], [summary, scored, errors], api_visibility="private")

@@ -32,7 +32,7 @@ def _channel(request: gr.Request | None) -> str:
 
 
 def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    def predict(application: dict, explain: bool = False, request: gr.Request = None) -> dict:  # noqa: RUF013
+    def predict(application: dict, explain: bool = False, request: gr.Request = None) -> dict:
         """Score one loan application for Prêt à Dépenser's Crédit Express desk.
 
         Args:
@@ -48,7 +48,7 @@ def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Calla
         except (ValidationError, ServiceUnavailable) as exc:
             raise as_gradio_error(exc) from None
 
-    def predict_batch(applications: list[dict], request: gr.Request = None) -> dict:  # noqa: RUF013
+    def predict_batch(applications: list[dict], request: gr.Request = None) -> dict:
         """Score up to 10,000 loan applications at once; a bad row is reported by its index and never fails the others.
 
         Args:
@@ -61,8 +61,9 @@ def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Calla
         if not isinstance(applications, list) or not applications:
             raise gr.Error("applications: expected a non-empty list of application objects", print_exception=False)
         if len(applications) > max_rows:
-            raise gr.Error(f"applications: {len(applications)} rows; at most {max_rows} per batch",
-                           print_exception=False)
+            raise gr.Error(
+                f"applications: {len(applications)} rows; at most {max_rows} per batch", print_exception=False
+            )
         channel = "mcp" if _channel(request) == "mcp" else "gradio_api"
         try:
             return service.score_batch(applications, channel=channel, started=started)
@@ -72,11 +73,14 @@ def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Calla
     return predict, predict_batch
 
 
-def build_ui(service: ScoringService, *, max_rows: int, concurrency: int,
-             extra_tabs: list[tuple[str, TabBuilder]] | None = None) -> gr.Blocks:
+def build_ui(
+    service: ScoringService, *, max_rows: int, concurrency: int, extra_tabs: list[tuple[str, TabBuilder]] | None = None
+) -> gr.Blocks:
     with gr.Blocks(title="Crédit Express — credit scoring", analytics_enabled=False) as blocks:
-        gr.Markdown(f"## Crédit Express — credit scoring  \n<small>Prêt à Dépenser · model "
-                    f"`{service.model.version}` · refuse at p ≥ {service.model.threshold:.3f}</small>")
+        gr.Markdown(
+            f"## Crédit Express — credit scoring  \n<small>Prêt à Dépenser · model "
+            f"`{service.model.version}` · refuse at p ≥ {service.model.threshold:.3f}</small>"
+        )
         with gr.Tabs():
             with gr.Tab("Score an application", id="score"):
                 build_score_tab(service)

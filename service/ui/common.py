@@ -27,10 +27,12 @@ def as_gradio_error(exc: ValidationError | ServiceUnavailable) -> gr.Error:
 def message_figure(text: str) -> go.Figure:
     """An empty figure that says why there is nothing to draw."""
     fig = go.Figure()
-    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 14, "color": "#a33"})
-    fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, height=260,
-                      margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    fig.add_annotation(
+        text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14, "color": "#a33"}
+    )
+    fig.update_layout(
+        xaxis={"visible": False}, yaxis={"visible": False}, height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}
+    )
     return fig
 
 

@@ -8,8 +8,19 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-SHOWN_COLUMNS = ("ts", "kind", "channel", "decision", "probability", "latency_ms", "inference_ms",
-                 "error_kind", "field", "model_version", "request_id")
+SHOWN_COLUMNS = (
+    "ts",
+    "kind",
+    "channel",
+    "decision",
+    "probability",
+    "latency_ms",
+    "inference_ms",
+    "error_kind",
+    "field",
+    "model_version",
+    "request_id",
+)
 
 
 def _snapshot(prediction_log: Any, hub: Any, history_dir: Path) -> tuple[str, pd.DataFrame, pd.DataFrame]:
@@ -21,20 +32,26 @@ def _snapshot(prediction_log: Any, hub: Any, history_dir: Path) -> tuple[str, pd
     rows = int(shards["rows"].sum()) if not shards.empty else 0
     per_1000 = summary.total_bytes / rows * 1000 if rows else 0
     if status.get("enabled"):
-        push = (f"Hub dataset `{status.get('repo_id')}`: last push {status.get('last_push_at') or 'never'}"
-                f" ({'ok' if status.get('last_push_ok') else 'FAILED: ' + str(status.get('last_error'))}"
-                f"), {status.get('pushes', 0)} pushes, every {status.get('every_min')} min.")
+        push = (
+            f"Hub dataset `{status.get('repo_id')}`: last push {status.get('last_push_at') or 'never'}"
+            f" ({'ok' if status.get('last_push_ok') else 'FAILED: ' + str(status.get('last_error'))}"
+            f"), {status.get('pushes', 0)} pushes, every {status.get('every_min')} min."
+        )
     else:
         push = "Hub sync **disabled** (set HF_DATASET_REPO and HF_TOKEN): the log stays on this machine's disk."
-    text = (f"**{rows:,}** rows in **{len(shards)}** shards, **{summary.total_bytes / 1e6:.2f} MB** "
-            f"({per_1000 / 1e3:.1f} kB per 1,000 rows; at 10,000 requests a day ≈ "
-            f"{per_1000 * 10 * 30 / 1e6:.0f} MB a month before compression).  \n{push}")
+    text = (
+        f"**{rows:,}** rows in **{len(shards)}** shards, **{summary.total_bytes / 1e6:.2f} MB** "
+        f"({per_1000 / 1e3:.1f} kB per 1,000 rows; at 10,000 requests a day ≈ "
+        f"{per_1000 * 10 * 30 / 1e6:.0f} MB a month before compression).  \n{push}"
+    )
     return text, latest, shards
 
 
 def build_data_tab(tab: gr.Tab, prediction_log: Any, hub: Any, *, history_dir: Path) -> None:
-    gr.Markdown("Every scoring request is appended to the prediction log (JSON Lines, one shard per process "
-                "and day) and pushed to the Hugging Face dataset when the sync is enabled.")
+    gr.Markdown(
+        "Every scoring request is appended to the prediction log (JSON Lines, one shard per process "
+        "and day) and pushed to the Hugging Face dataset when the sync is enabled."
+    )
     refresh = gr.Button("Refresh", size="sm", elem_id="data-refresh")
     summary = gr.Markdown(elem_id="data-summary")
     latest = gr.Dataframe(label="Latest rows (newest first)", interactive=False)

@@ -22,7 +22,7 @@ def build_model_tab(model: ScoringModel) -> None:
     data = meta.get("data", {})
     gr.Markdown(
         f"""### LightGBM default-risk model `{model.version}`
-Trained {meta.get('trained_at', '?')} on {data.get('rows', 0):,} applications ({data.get('source', '?')}).
+Trained {meta.get("trained_at", "?")} on {data.get("rows", 0):,} applications ({data.get("source", "?")}).
 The **training data are synthetic** (Home Credit schema and statistics, no real applicant).
 
 **Decision rule**: refuse when the probability of default is at or above **{model.threshold:.3f}**, the threshold
@@ -30,13 +30,13 @@ that minimises the business cost 10 × missed defaulters + 1 × refused good cli
 
 | holdout metric | value |
 |---|---|
-| ROC AUC | {holdout['roc_auc']:.4f} |
-| business cost per 1,000 applications | {holdout['business_cost_per_1000']:.1f} |
-| accuracy | {holdout['accuracy']:.4f} |
-| precision (refusals that were defaults) | {holdout['precision']:.4f} |
-| recall (defaults caught) | {holdout['recall']:.4f} |
-| Brier score | {holdout['brier']:.4f} |
-| refusal rate | {holdout['refusal_rate']:.2%} |
+| ROC AUC | {holdout["roc_auc"]:.4f} |
+| business cost per 1,000 applications | {holdout["business_cost_per_1000"]:.1f} |
+| accuracy | {holdout["accuracy"]:.4f} |
+| precision (refusals that were defaults) | {holdout["precision"]:.4f} |
+| recall (defaults caught) | {holdout["recall"]:.4f} |
+| Brier score | {holdout["brier"]:.4f} |
+| refusal rate | {holdout["refusal_rate"]:.2%} |
 
 `CODE_GENDER` is not a model input; the table below checks the outcome by gender and age band anyway."""
     )

@@ -49,10 +49,12 @@ def _status(state: RunnerState) -> str:
         parts.append("No analysis yet: pick a window and press **Refresh analysis**.")
     else:
         chunks = result.chunks
-        parts.append(f"Window **{html_escape(result.window.get('name', '?'))}**, chunks by "
-                     f"**{result.chunking.label()}**: {int(chunks['enough'].sum())}/{len(chunks)} chunks with at "
-                     f"least 200 rows (others: not enough data). Computed {result.computed_at} in "
-                     f"{result.compute_seconds:.1f} s; reference {result.reference_rows:,} rows.")
+        parts.append(
+            f"Window **{html_escape(result.window.get('name', '?'))}**, chunks by "
+            f"**{result.chunking.label()}**: {int(chunks['enough'].sum())}/{len(chunks)} chunks with at "
+            f"least 200 rows (others: not enough data). Computed {result.computed_at} in "
+            f"{result.compute_seconds:.1f} s; reference {result.reference_rows:,} rows."
+        )
     return "  \n".join(parts)
 
 
@@ -80,17 +82,29 @@ def _stamp(state: RunnerState, operational: OperationalAlerts | None = None) -> 
     return f"{state.result.computed_at if state.result else ''}|{state.running}|{state.error}|{keys}"
 
 
-def build_monitoring_tab(tab: gr.Tab, runner: AnalysisRunner, *, operational: OperationalAlerts | None = None,
-                         default_window: str = "last 24 h", poll_seconds: float = 3.0) -> None:
-    gr.Markdown("Drift, data quality and estimated performance of the logged predictions against the model's "
-                "holdout (NannyML), and operational alerts on latency, errors, traffic and storage. See "
-                "`docs/monitoring.md` and `docs/alerts.md` for what to do when an alert fires.")
+def build_monitoring_tab(
+    tab: gr.Tab,
+    runner: AnalysisRunner,
+    *,
+    operational: OperationalAlerts | None = None,
+    default_window: str = "last 24 h",
+    poll_seconds: float = 3.0,
+) -> None:
+    gr.Markdown(
+        "Drift, data quality and estimated performance of the logged predictions against the model's "
+        "holdout (NannyML), and operational alerts on latency, errors, traffic and storage. See "
+        "`docs/monitoring.md` and `docs/alerts.md` for what to do when an alert fires."
+    )
     with gr.Row():
         window = gr.Dropdown(list(WINDOWS), value=default_window, label="Window", elem_id="mon-window")
         chunk = gr.Dropdown(list(CHUNKINGS), value=next(iter(CHUNKINGS)), label="Chunks", elem_id="mon-chunks")
         refresh = gr.Button("Refresh analysis", variant="primary", elem_id="mon-refresh")
-    alerts = gr.Dataframe(label="Alerts: operational and drift (most severe first, then newest)",
-                          interactive=False, wrap=True, elem_id="mon-alerts")
+    alerts = gr.Dataframe(
+        label="Alerts: operational and drift (most severe first, then newest)",
+        interactive=False,
+        wrap=True,
+        elem_id="mon-alerts",
+    )
     status = gr.Markdown(elem_id="mon-status")
     cards = gr.HTML(elem_id="mon-kpis")
     plots = []

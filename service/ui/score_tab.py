@@ -54,8 +54,13 @@ FORM: tuple[FormField, ...] = (
 def _component(field: FormField) -> gr.components.Component:
     spec = FIELDS[field.name]
     if field.kind == "category":
-        return gr.Dropdown(choices=list(spec.categories), value=None, label=field.label, info=field.info or None,
-                           allow_custom_value=False)
+        return gr.Dropdown(
+            choices=list(spec.categories),
+            value=None,
+            label=field.label,
+            info=field.info or None,
+            allow_custom_value=False,
+        )
     if field.kind == "rating":
         return gr.Dropdown(choices=[1, 2, 3], value=None, label=field.label)
     if field.kind == "share":
@@ -70,8 +75,9 @@ def _to_payload(values: dict[str, Any], not_employed: bool, advanced: str) -> di
         try:
             extra = json.loads(advanced)
         except json.JSONDecodeError as exc:
-            raise gr.Error(f"Advanced fields: not valid JSON ({exc.msg} at line {exc.lineno})",
-                           print_exception=False) from exc
+            raise gr.Error(
+                f"Advanced fields: not valid JSON ({exc.msg} at line {exc.lineno})", print_exception=False
+            ) from exc
         if not isinstance(extra, dict):
             raise gr.Error("Advanced fields: expected a JSON object of field: value", print_exception=False)
         payload.update(extra)
@@ -112,7 +118,7 @@ def result_card(result: dict[str, Any]) -> str:
     warnings = "".join(f"<li>{html_escape(w)}</li>" for w in result["warnings"])
     return f"""
 <div class="result-card" style="border:2px solid {colour};border-radius:10px;padding:14px">
-  <div style="font-size:1.6em;font-weight:700;color:{colour}" id="decision">{result['decision'].upper()}</div>
+  <div style="font-size:1.6em;font-weight:700;color:{colour}" id="decision">{result["decision"].upper()}</div>
   <div>Probability of default <b id="probability">{p:.1%}</b> — threshold {t:.1%}
        (refuse at or above)</div>
   <div style="position:relative;height:14px;background:#eee;border-radius:7px;margin:8px 0">
@@ -120,9 +126,9 @@ def result_card(result: dict[str, Any]) -> str:
     <div style="position:absolute;left:50%;top:-3px;height:20px;border-left:2px dashed #333"
          title="threshold"></div>
   </div>
-  <div style="font-size:0.85em;color:#555">model {html_escape(result['model_version'])} ·
-       request {html_escape(result['request_id'])} · inference {result['inference_ms']:.2f} ms</div>
-  {f'<ul style="color:#b54708">{warnings}</ul>' if warnings else ''}
+  <div style="font-size:0.85em;color:#555">model {html_escape(result["model_version"])} ·
+       request {html_escape(result["request_id"])} · inference {result["inference_ms"]:.2f} ms</div>
+  {f'<ul style="color:#b54708">{warnings}</ul>' if warnings else ""}
 </div>"""
 
 
@@ -130,10 +136,14 @@ def factors_figure(factors: list[dict[str, Any]]) -> go.Figure:
     factors = factors[::-1]
     labels = [f"{f['feature']} = {_short(f['value'])}" for f in factors]
     values = [f["contribution"] for f in factors]
-    fig = go.Figure(go.Bar(x=values, y=labels, orientation="h",
-                           marker_color=["#b42318" if v > 0 else "#067647" for v in values]))
-    fig.update_layout(title="Top factors (red raises the risk, green lowers it; log-odds)", height=300,
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    fig = go.Figure(
+        go.Bar(x=values, y=labels, orientation="h", marker_color=["#b42318" if v > 0 else "#067647" for v in values])
+    )
+    fig.update_layout(
+        title="Top factors (red raises the risk, green lowers it; log-odds)",
+        height=300,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
     return fig
 
 
@@ -144,8 +154,10 @@ def _short(value: Any) -> str:
 
 
 def build_score_tab(service: ScoringService) -> None:
-    gr.Markdown("Fill what you know: empty fields count as missing, which the model handles. "
-                "Amounts in currency units, durations in years.")
+    gr.Markdown(
+        "Fill what you know: empty fields count as missing, which the model handles. "
+        "Amounts in currency units, durations in years."
+    )
     with gr.Row():
         low = gr.Button("Example: low risk", size="sm")
         high = gr.Button("Example: high risk", size="sm")
@@ -156,7 +168,7 @@ def build_score_tab(service: ScoringService) -> None:
                 components += [_component(f) for f in chunk]
     not_employed = gr.Checkbox(label=f"Applicant is {NOT_EMPLOYED}")
     with gr.Accordion("Advanced: any other field as JSON", open=False):
-        advanced = gr.Code(language="json", label="Other Home Credit fields, e.g. {\"CNT_CHILDREN\": 1}")
+        advanced = gr.Code(language="json", label='Other Home Credit fields, e.g. {"CNT_CHILDREN": 1}')
     explain = gr.Checkbox(value=True, label="Explain the decision (top 5 factors)")
     submit = gr.Button("Score", variant="primary", elem_id="score-button")
     card = gr.HTML(elem_id="result-card")
@@ -172,8 +184,7 @@ def build_score_tab(service: ScoringService) -> None:
             raise as_gradio_error(exc) from None
         return result_card(result), factors_figure(result["factors"]) if want_explain else None
 
-    submit.click(on_score, [*components, not_employed, advanced, explain], [card, chart],
-                 api_visibility="private")
+    submit.click(on_score, [*components, not_employed, advanced, explain], [card, chart], api_visibility="private")
     form_outputs = [*components, not_employed, advanced]
     low.click(lambda: _from_payload(EXAMPLE_LOW_RISK), None, form_outputs, api_visibility="private")
     high.click(lambda: _from_payload(EXAMPLE_HIGH_RISK), None, form_outputs, api_visibility="private")

@@ -68,12 +68,28 @@ def write_log(root: Path, events: list[Event]) -> LogData:
     for i, e in enumerate(sorted(events, key=lambda e: e.ts)):
         started = clock.perf_counter()
         if e.error_kind:
-            row = build_rejection_row(request_id=f"r{i}", channel=e.channel, error_kind=e.error_kind,
-                                      field_name=e.field, http_status=e.http_status, started=started, now=e.ts)
+            row = build_rejection_row(
+                request_id=f"r{i}",
+                channel=e.channel,
+                error_kind=e.error_kind,
+                field_name=e.field,
+                http_status=e.http_status,
+                started=started,
+                now=e.ts,
+            )
         else:
-            row = build_prediction_row({}, request_id=f"p{i}", channel=e.channel, model_version=e.version,
-                                       probability=0.2, decision="approve", threshold=0.4,
-                                       inference_ms=e.inference_ms, started=started, now=e.ts)
+            row = build_prediction_row(
+                {},
+                request_id=f"p{i}",
+                channel=e.channel,
+                model_version=e.version,
+                probability=0.2,
+                decision="approve",
+                threshold=0.4,
+                inference_ms=e.inference_ms,
+                started=started,
+                now=e.ts,
+            )
             # The builder measures latency itself; set it after the fact so a busy test machine cannot
             # slip a real scheduling delay into the synthetic figures.
             row["latency_ms"] = round(e.latency_ms, 3)
@@ -82,9 +98,18 @@ def write_log(root: Path, events: list[Event]) -> LogData:
     return read_log([root], start=NOW - RULES.history, end=NOW + timedelta(minutes=1))
 
 
-HUB_OK = {"enabled": True, "repo_id": "acme/log", "every_min": 5.0, "running": True,
-          "last_push_at": "2025-03-12T13:57:00.000000Z", "last_attempt_at": "2025-03-12T13:57:00.000000Z",
-          "last_push_ok": True, "last_error": None, "pushes": 80, "failures": 0}
+HUB_OK = {
+    "enabled": True,
+    "repo_id": "acme/log",
+    "every_min": 5.0,
+    "running": True,
+    "last_push_at": "2025-03-12T13:57:00.000000Z",
+    "last_attempt_at": "2025-03-12T13:57:00.000000Z",
+    "last_push_ok": True,
+    "last_error": None,
+    "pushes": 80,
+    "failures": 0,
+}
 HEALTH_OK = LogHealth("/data/predictions", True, 1000, None, None, None)
 
 
@@ -109,8 +134,9 @@ def test_normal_log_raises_nothing(tmp_path: Path) -> None:
 
 
 def test_slow_requests_raise_exactly_the_latency_alert(tmp_path: Path) -> None:
-    events = [replace(e, latency_ms=320.0) if in_last(10, e) and i % 3 == 0 else e
-              for i, e in enumerate(normal_events())]
+    events = [
+        replace(e, latency_ms=320.0) if in_last(10, e) and i % 3 == 0 else e for i, e in enumerate(normal_events())
+    ]
     alerts = detect(tmp_path, events)
     assert keys(alerts) == ["latency:rest"]
     alert = alerts[0]
@@ -130,8 +156,12 @@ def test_latency_far_above_baseline_but_within_slo_is_a_warning(tmp_path: Path) 
 
 def test_wave_of_one_error_on_one_field_names_the_field_and_the_kind(tmp_path: Path) -> None:
     # A client starts sending AMT_INCOME_TOTAL as text: two requests in three are now refused.
-    events = [replace(e, error_kind="wrong_type", field="AMT_INCOME_TOTAL")
-              if in_last(10, e) and not e.error_kind and i % 3 else e for i, e in enumerate(normal_events())]
+    events = [
+        replace(e, error_kind="wrong_type", field="AMT_INCOME_TOTAL")
+        if in_last(10, e) and not e.error_kind and i % 3
+        else e
+        for i, e in enumerate(normal_events())
+    ]
     alerts = detect(tmp_path, events)
     assert keys(alerts) == ["errors:wrong_type:AMT_INCOME_TOTAL"]
     alert = alerts[0]
@@ -141,8 +171,12 @@ def test_wave_of_one_error_on_one_field_names_the_field_and_the_kind(tmp_path: P
 
 
 def test_server_errors_are_critical_and_separate_from_client_errors(tmp_path: Path) -> None:
-    events = [replace(e, error_kind="log_write_failed", field=None, http_status=503)
-              if in_last(5, e) and not e.error_kind else e for e in normal_events()]
+    events = [
+        replace(e, error_kind="log_write_failed", field=None, http_status=503)
+        if in_last(5, e) and not e.error_kind
+        else e
+        for e in normal_events()
+    ]
     alerts = detect(tmp_path, events)
     assert keys(alerts) == ["errors:server"]
     assert alerts[0].severity == "critical" and "log_write_failed" in alerts[0].title
@@ -164,8 +198,15 @@ def test_traffic_surge_against_the_same_hours_of_earlier_days(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("hub", "severity"),
     [
-        ({"last_push_ok": False, "failures": 2, "last_error": "HfHubHTTPError: 401",
-          "last_attempt_at": "2025-03-12T13:58:00Z"}, "warning"),
+        (
+            {
+                "last_push_ok": False,
+                "failures": 2,
+                "last_error": "HfHubHTTPError: 401",
+                "last_attempt_at": "2025-03-12T13:58:00Z",
+            },
+            "warning",
+        ),
         ({"last_push_at": "2025-03-12T13:20:00Z"}, "critical"),  # 40 min > 3 x 5 min
     ],
     ids=["failing", "overdue"],
@@ -178,8 +219,9 @@ def test_failed_or_overdue_push_raises_exactly_the_storage_alert(tmp_path: Path,
 
 def test_inference_jump_after_a_version_change(tmp_path: Path) -> None:
     switch = NOW - timedelta(hours=2)
-    events = [replace(e, version="v2", inference_ms=e.inference_ms * 3) if e.ts >= switch else e
-              for e in normal_events()]
+    events = [
+        replace(e, version="v2", inference_ms=e.inference_ms * 3) if e.ts >= switch else e for e in normal_events()
+    ]
     alerts = detect(tmp_path, events)
     assert keys(alerts) == ["inference:v2"]
     alert = alerts[0]
@@ -245,8 +287,15 @@ def test_parse_opening_hours_refuses_nonsense(text: str) -> None:
 def test_merge_wraps_drift_dicts_and_puts_the_most_severe_first() -> None:
     ops = [Alert(key="traffic:surge", kind="traffic", severity="warning", title="surge", check="x", since=NOW)]
     drift = [
-        {"kind": "univariate", "feature": "EXT_SOURCE_3", "method": "jensen_shannon", "threshold": 0.1,
-         "chunks": ["2025-03-11", "2025-03-12"], "severity": "high", "message": "EXT_SOURCE_3 drifted"},
+        {
+            "kind": "univariate",
+            "feature": "EXT_SOURCE_3",
+            "method": "jensen_shannon",
+            "threshold": 0.1,
+            "chunks": ["2025-03-11", "2025-03-12"],
+            "severity": "high",
+            "message": "EXT_SOURCE_3 drifted",
+        },
         {"message": "something moved", "severity": "low"},
     ]
     merged = merge_alerts(ops, drift)
@@ -259,8 +308,10 @@ def test_merge_wraps_drift_dicts_and_puts_the_most_severe_first() -> None:
 
 
 def test_gauges_are_label_free_and_always_present() -> None:
-    alerts = [Alert(key="latency:rest", kind="latency", severity="critical", title="t", check="c"),
-              Alert(key="storage:hub", kind="storage", severity="warning", title="t", check="c")]
+    alerts = [
+        Alert(key="latency:rest", kind="latency", severity="critical", title="t", check="c"),
+        Alert(key="storage:hub", kind="storage", severity="warning", title="t", check="c"),
+    ]
     gauges = alerts_to_gauges(alerts)
     assert gauges["scoring_alerts_active"] == 2 and gauges["scoring_alerts_critical"] == 1
     assert gauges["scoring_alerts_latency"] == 1 and gauges["scoring_alerts_drift"] == 0

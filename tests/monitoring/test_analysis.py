@@ -54,8 +54,13 @@ def monitor(model) -> DriftMonitor:
 @pytest.fixture(scope="module")
 def results(model, monitor) -> dict:
     out = {}
-    for scenario, n in (("none", 8_000), ("income_inflation", 3_000), ("younger_applicants", 3_000),
-                        ("bureau_outage", 3_000), ("new_category", 3_000)):
+    for scenario, n in (
+        ("none", 8_000),
+        ("income_inflation", 3_000),
+        ("younger_applicants", 3_000),
+        ("bureau_outage", 3_000),
+        ("new_category", 3_000),
+    ):
         out[scenario] = monitor.calculate(scored(model, n, seed=7, scenario=scenario), chunking=Chunking(period="h"))
     return out
 
@@ -121,7 +126,8 @@ def test_chunks_under_200_rows_give_not_enough_data(model, monitor):
     # 3 hours: 1,000 rows, then 150 (too few), then 1,000.
     frame = scored(model, 2_150, seed=3)
     frame["ts"] = pd.Timestamp("2026-03-02", tz="UTC") + pd.to_timedelta(
-        np.r_[np.linspace(0, 3599, 1000), np.linspace(3600, 7199, 150), np.linspace(7200, 10799, 1000)], unit="s")
+        np.r_[np.linspace(0, 3599, 1000), np.linspace(3600, 7199, 150), np.linspace(7200, 10799, 1000)], unit="s"
+    )
     result = monitor.calculate(frame, chunking=Chunking(period="h"))
     assert result.chunks["rows"].tolist() == [1000, 150, 1000]
     assert result.chunks["enough"].tolist() == [True, False, True]
@@ -147,10 +153,19 @@ def test_all_chunks_too_small_gives_no_verdict_and_charts_still_render(model, mo
 
 def test_summary_is_json_and_has_the_consumed_keys(results):
     summary = json.loads(json.dumps(results["income_inflation"].summary()))
-    assert {"kpis", "features", "multivariate", "performance", "data_quality", "drift_alerts", "counts",
-            "chunks"} <= set(summary)
+    assert {
+        "kpis",
+        "features",
+        "multivariate",
+        "performance",
+        "data_quality",
+        "drift_alerts",
+        "counts",
+        "chunks",
+    } <= set(summary)
     assert {"latency_ms_p99", "inference_ms_p50", "approval_rate", "rejected_rate", "model_versions"} <= set(
-        summary["kpis"])
+        summary["kpis"]
+    )
     alert = next(a for a in summary["drift_alerts"] if a["feature"] == "AMT_INCOME_TOTAL")
     assert {"feature", "method", "threshold", "chunks", "severity", "message"} <= set(alert)
     assert summary["features"]["AMT_INCOME_TOTAL"]["alert"] is True
@@ -166,9 +181,16 @@ def test_every_chart_renders_and_a_failing_chart_reports_in_place(results):
     assert message_figure("x").layout.annotations[0].text == "x"
 
 
-@pytest.mark.parametrize(("rows", "reference", "expected"), [
-    (150, 4_000, 200), (1_000, 4_000, 200), (1_000, 8_000, 400), (50_000, 100_000, 3_200), (450, 100_000, 400),
-])
+@pytest.mark.parametrize(
+    ("rows", "reference", "expected"),
+    [
+        (150, 4_000, 200),
+        (1_000, 4_000, 200),
+        (1_000, 8_000, 400),
+        (50_000, 100_000, 3_200),
+        (450, 100_000, 400),
+    ],
+)
 def test_calibration_size(rows, reference, expected):
     assert calibration_size(rows, reference) == expected
 
@@ -190,8 +212,9 @@ def test_runner_refreshes_in_the_background(tmp_path, model):
 
     frame = scored(model, 500, seed=9, start=pd.Timestamp.now(tz="UTC").floor("D").isoformat())
     write_log(PredictionLog(tmp_path / "log", replica_id="t"), frame)
-    runner = AnalysisRunner(AnalysisJob(log_dirs=(str(tmp_path / "log"),), model_dir=str(model.path)),
-                            isolation="thread")
+    runner = AnalysisRunner(
+        AnalysisJob(log_dirs=(str(tmp_path / "log"),), model_dir=str(model.path)), isolation="thread"
+    )
     try:
         assert runner.refresh("all", Chunking(size=250)) is True
         assert runner.refresh("all") is False  # one at a time
@@ -213,9 +236,16 @@ def write_log(log, frame: pd.DataFrame) -> None:
     records = frame[list(RAW_COLUMNS)].astype(object).where(frame[list(RAW_COLUMNS)].notna(), None)
     for i, (features, row) in enumerate(zip(records.to_dict("records"), frame.itertuples(), strict=True)):
         entry = build_prediction_row(
-            features, request_id=f"r{i}", channel="rest", model_version=row.model_version,
-            probability=row.probability, decision=row.decision, threshold=0.075, inference_ms=row.inference_ms,
-            started=time.perf_counter(), now=row.ts.to_pydatetime(),
+            features,
+            request_id=f"r{i}",
+            channel="rest",
+            model_version=row.model_version,
+            probability=row.probability,
+            decision=row.decision,
+            threshold=0.075,
+            inference_ms=row.inference_ms,
+            started=time.perf_counter(),
+            now=row.ts.to_pydatetime(),
         )
         entry["latency_ms"] = float(row.latency_ms)
         log.append(entry)

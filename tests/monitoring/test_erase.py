@@ -13,10 +13,21 @@ SALT = "erase-test-salt"
 def _write(tmp_path, clients):
     log = PredictionLog(tmp_path, replica_id="t")
     for i, client in enumerate(clients):
-        log.append(build_prediction_row(
-            {"AMT_CREDIT": 1000.0 + i}, request_id=f"r{i}", channel="rest", model_version="v", probability=0.1,
-            decision="approve", threshold=0.5, inference_ms=0.1, started=time.perf_counter(), client_id=client,
-            salt=SALT))
+        log.append(
+            build_prediction_row(
+                {"AMT_CREDIT": 1000.0 + i},
+                request_id=f"r{i}",
+                channel="rest",
+                model_version="v",
+                probability=0.1,
+                decision="approve",
+                threshold=0.5,
+                inference_ms=0.1,
+                started=time.perf_counter(),
+                client_id=client,
+                salt=SALT,
+            )
+        )
     log.close()
 
 

@@ -106,8 +106,9 @@ def test_a_warning_that_turns_critical_is_sent_again(receiver: Receiver, clock: 
     notifier.close()
 
 
-def test_a_receiver_answering_500_never_raises_and_is_retried(receiver: Receiver, clock: FakeClock,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_a_receiver_answering_500_never_raises_and_is_retried(
+    receiver: Receiver, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     receiver.status = 500
     notifier = WebhookNotifier(receiver.url, clock=clock)
     notifier.notify([alert()])

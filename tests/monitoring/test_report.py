@@ -21,15 +21,36 @@ def test_report_writes_html_and_json(tmp_path, model):
     write_log(log, frame)
     rejections = PredictionLog(tmp_path / "predictions", replica_id="report-test-rej")
     for i in range(7):
-        rejections.append(build_rejection_row(request_id=f"bad{i}", channel="rest", error_kind="out_of_range",
-                                              field_name="AMT_CREDIT", http_status=422, started=0.0,
-                                              now=pd.Timestamp("2026-03-02 00:10", tz="UTC").to_pydatetime()))
+        rejections.append(
+            build_rejection_row(
+                request_id=f"bad{i}",
+                channel="rest",
+                error_kind="out_of_range",
+                field_name="AMT_CREDIT",
+                http_status=422,
+                started=0.0,
+                now=pd.Timestamp("2026-03-02 00:10", tz="UTC").to_pydatetime(),
+            )
+        )
     rejections.close()
     out, summary_path = tmp_path / "report.html", tmp_path / "summary.json"
 
-    code = report.main(["--log-dir", str(tmp_path / "predictions"), "--history-dir", str(tmp_path / "none"),
-                        "--model-dir", str(model.path), "--out", str(out), "--json", str(summary_path),
-                        "--chunk-size", "350"])
+    code = report.main(
+        [
+            "--log-dir",
+            str(tmp_path / "predictions"),
+            "--history-dir",
+            str(tmp_path / "none"),
+            "--model-dir",
+            str(model.path),
+            "--out",
+            str(out),
+            "--json",
+            str(summary_path),
+            "--chunk-size",
+            "350",
+        ]
+    )
 
     assert code == 0
     page = out.read_text(encoding="utf-8")
@@ -46,6 +67,7 @@ def test_report_writes_html_and_json(tmp_path, model):
 
 
 def test_report_refuses_a_missing_log_folder(tmp_path, capsys):
-    code = report.main(["--log-dir", str(tmp_path / "nothing"), "--out", str(tmp_path / "r.html"),
-                        "--json", str(tmp_path / "s.json")])
+    code = report.main(
+        ["--log-dir", str(tmp_path / "nothing"), "--out", str(tmp_path / "r.html"), "--json", str(tmp_path / "s.json")]
+    )
     assert code == 2 and "no log folder" in capsys.readouterr().err

@@ -32,13 +32,35 @@ def test_simulator_rows_reach_the_log(tmp_path):
     server = start_server(tmp_path, env={"API_TOKEN": "sim-token"})
     try:
         done = subprocess.run(  # the CLI itself, as a user runs it
-            [sys.executable, "-m", "monitoring.simulate", "--url", server.url, "--n", "40", "--scenario",
-             "new_category", "--token", "sim-token", "--concurrency", "4", "--seed", "3", "--quiet"],
-            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+            [
+                sys.executable,
+                "-m",
+                "monitoring.simulate",
+                "--url",
+                server.url,
+                "--n",
+                "40",
+                "--scenario",
+                "new_category",
+                "--token",
+                "sim-token",
+                "--concurrency",
+                "4",
+                "--seed",
+                "3",
+                "--quiet",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "ok 40, rejected 0, errors 0" in done.stdout and "p99" in done.stdout
-        via_gradio = simulate.simulate(server.url, n=5, scenario="none", via="gradio", token="sim-token",
-                                       seed=4, progress=False)
+        via_gradio = simulate.simulate(
+            server.url, n=5, scenario="none", via="gradio", token="sim-token", seed=4, progress=False
+        )
         assert (via_gradio.ok, via_gradio.errors) == (5, 0)
     finally:
         server.stop()
@@ -58,8 +80,9 @@ def test_notebook_runs_with_a_small_n(tmp_path, monkeypatch):
     monkeypatch.setenv("MONITORING_NB_N", "400")
     monkeypatch.delenv("MONITORING_NB_URL", raising=False)
     notebook = nbformat.read(ROOT / "notebooks" / "02_monitoring.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}
+    ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
     text = " ".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)

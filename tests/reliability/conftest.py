@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 # A 4xx may name no field only when no field is to blame; its kind then says why.
-NO_FIELD_KINDS = frozenset({"empty_body", "invalid_json", "wrong_content_type", "too_large", "not_an_object",
-                            "auth", "log_unavailable"})
+NO_FIELD_KINDS = frozenset(
+    {"empty_body", "invalid_json", "wrong_content_type", "too_large", "not_an_object", "auth", "log_unavailable"}
+)
 _FIGURES: list[str] = []
 
 

@@ -25,8 +25,7 @@ RAW_IDS = (918273645, "CLIENT-ab12cd34ef")  # sent as SK_ID_CURR; only their key
 REPO = "acme/credit-predictions"
 MCP = "/gradio_api/mcp/"
 MCP_HEADERS = {"accept": "application/json, text/event-stream"}
-API_ROUTES = [("POST", "/api/v1/score"), ("POST", "/api/v1/score/batch"), ("GET", "/api/v1/model"),
-              ("GET", "/metrics")]
+API_ROUTES = [("POST", "/api/v1/score"), ("POST", "/api/v1/score/batch"), ("GET", "/api/v1/model"), ("GET", "/metrics")]
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +37,19 @@ def hub() -> StandInHub:
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory, hub):
     tmp = tmp_path_factory.mktemp("secured")
-    server = start_server(tmp, env={
-        "API_TOKEN": TOKEN, "LOG_ID_SALT": SALT, "HF_DATASET_REPO": REPO, "HF_TOKEN": HF_TOKEN,
-        "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_HOME": str(tmp / "hf-home"), "HF_PUSH_EVERY_MIN": "0.05",
-    })
+    server = start_server(
+        tmp,
+        env={
+            "API_TOKEN": TOKEN,
+            "LOG_ID_SALT": SALT,
+            "HF_DATASET_REPO": REPO,
+            "HF_TOKEN": HF_TOKEN,
+            "HF_ENDPOINT": hub.url,
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HOME": str(tmp / "hf-home"),
+            "HF_PUSH_EVERY_MIN": "0.05",
+        },
+    )
     yield server
     server.stop(signal.SIGKILL)
 
@@ -57,8 +65,10 @@ def _body(path: str) -> dict:
 
 
 @pytest.mark.parametrize(("method", "path"), API_ROUTES)
-@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", f"Basic {TOKEN}", "Bearer", TOKEN,
-                                           f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}"])
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token", f"Basic {TOKEN}", "Bearer", TOKEN, f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}"],
+)
 def test_rest_refuses_a_missing_or_wrong_token(http, method, path, authorization):
     headers = {"authorization": authorization} if authorization else {}
     response = http.request(method, path, json=_body(path) if method == "POST" else None, headers=headers)
@@ -68,8 +78,9 @@ def test_rest_refuses_a_missing_or_wrong_token(http, method, path, authorization
 
 @pytest.mark.parametrize(("method", "path"), API_ROUTES)
 def test_rest_accepts_the_token(http, method, path):
-    response = http.request(method, path, json=_body(path) if method == "POST" else None,
-                            headers={"authorization": f"Bearer {TOKEN}"})
+    response = http.request(
+        method, path, json=_body(path) if method == "POST" else None, headers={"authorization": f"Bearer {TOKEN}"}
+    )
     assert response.status_code == 200
 
 
@@ -103,8 +114,11 @@ def test_ui_shows_a_login_page_not_the_app(secured):
 
 
 def _mcp(http: httpx.Client, method: str, params: dict | None = None, headers: dict | None = None) -> httpx.Response:
-    return http.post(MCP, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}},
-                     headers={**MCP_HEADERS, **(headers or {})})
+    return http.post(
+        MCP,
+        json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}},
+        headers={**MCP_HEADERS, **(headers or {})},
+    )
 
 
 def _call_predict(http: httpx.Client, headers: dict | None = None) -> httpx.Response:
@@ -125,8 +139,11 @@ def test_mcp_discovery_needs_the_token(secured, request_kind):
         if request_kind == "schema":
             response = anonymous.get("/gradio_api/mcp/schema")
         else:
-            response = _mcp(anonymous, request_kind, {"protocolVersion": "2025-03-26", "capabilities": {},
-                                                      "clientInfo": {"name": "t", "version": "1"}})
+            response = _mcp(
+                anonymous,
+                request_kind,
+                {"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+            )
     assert response.status_code == 401, response.text[:300]
 
 
@@ -144,8 +161,9 @@ def test_no_secret_and_no_raw_client_id_in_any_log(secured, hub, http):
         response = http.post("/api/v1/score", json={**EXAMPLE_LOW_RISK, "SK_ID_CURR": raw}, headers=bearer)
         assert response.status_code == 200 and str(raw) not in response.text
         expected_refs.add(hmac.new(SALT.encode(), str(raw).encode(), hashlib.sha256).hexdigest())
-    bad = http.post("/api/v1/score", json={**EXAMPLE_LOW_RISK, "SK_ID_CURR": RAW_IDS[0], "AMT_CREDIT": -1},
-                    headers=bearer)
+    bad = http.post(
+        "/api/v1/score", json={**EXAMPLE_LOW_RISK, "SK_ID_CURR": RAW_IDS[0], "AMT_CREDIT": -1}, headers=bearer
+    )
     assert bad.status_code == 422
     http.post("/api/v1/score", json=EXAMPLE_LOW_RISK, headers={"authorization": f"Bearer {TOKEN}-wrong"})
     failures = wait_until(lambda: http.get("/readyz").json()["hub"]["failures"], timeout=30, what="a refused push")
@@ -160,5 +178,11 @@ def test_no_secret_and_no_raw_client_id_in_any_log(secured, hub, http):
     for secret in (TOKEN, HF_TOKEN, SALT, *map(str, RAW_IDS)):
         assert secret not in everything, f"{secret[:6]}... found in a log"
     assert expected_refs <= {ref for ref in expected_refs if ref in everything}  # the keyed hashes are there
-    record_figures("secrets", files_checked=len(written), stdout_lines=stdout.count("\n"),
-                   hub_files=len(hub.files(REPO)), refused_pushes=failures, leaks=0)
+    record_figures(
+        "secrets",
+        files_checked=len(written),
+        stdout_lines=stdout.count("\n"),
+        hub_files=len(hub.files(REPO)),
+        refused_pushes=failures,
+        leaks=0,
+    )

@@ -37,8 +37,14 @@ REPO = "acme/credit-predictions"
 
 
 def _hub_env(hub: StandInHub, tmp: Path, every_min: float) -> dict[str, str]:
-    return {"HF_DATASET_REPO": REPO, "HF_TOKEN": HF_TOKEN, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1",
-            "HF_HOME": str(tmp / "hf-home"), "HF_PUSH_EVERY_MIN": str(every_min)}
+    return {
+        "HF_DATASET_REPO": REPO,
+        "HF_TOKEN": HF_TOKEN,
+        "HF_ENDPOINT": hub.url,
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HOME": str(tmp / "hf-home"),
+        "HF_PUSH_EVERY_MIN": str(every_min),
+    }
 
 
 def _score(http: httpx.Client, applications, count: int) -> list[str]:
@@ -66,12 +72,19 @@ def test_sigkill_under_load_keeps_every_acknowledged_row(tmp_path, applications)
     server = start_server(tmp_path)
     stop = threading.Event()
     results = []
-    runner = threading.Thread(target=lambda: results.append(asyncio.run(run_load(
-        server.url, seconds=60, concurrency=8, payloads=applications, stop=stop, timeout=10))))
+    runner = threading.Thread(
+        target=lambda: results.append(
+            asyncio.run(run_load(server.url, seconds=60, concurrency=8, payloads=applications, stop=stop, timeout=10))
+        )
+    )
     runner.start()
     try:
-        wait_until(lambda: server.log_dir.exists() and read_log([server.log_dir]).predictions.shape[0] > 200,
-                   timeout=60, step=0.5, what="200 logged predictions")
+        wait_until(
+            lambda: server.log_dir.exists() and read_log([server.log_dir]).predictions.shape[0] > 200,
+            timeout=60,
+            step=0.5,
+            what="200 logged predictions",
+        )
         server.process.send_signal(signal.SIGKILL)
         server.process.wait(10)
     finally:
@@ -90,9 +103,15 @@ def test_sigkill_under_load_keeps_every_acknowledged_row(tmp_path, applications)
     after = read_log([server.log_dir])
     assert after.torn_lines == log["torn_lines"] + 1
     assert len(after.predictions) == log["logged"] and "torn-by-the-test" not in set(after.predictions["request_id"])
-    record_figures("sigkill under load", acknowledged=log["acknowledged"], logged=log["logged"],
-                   lost=log["missing_from_log"], duplicated=log["logged_twice"], torn_by_kill=log["torn_lines"],
-                   client_errors_after_kill=dict(result.errors))
+    record_figures(
+        "sigkill under load",
+        acknowledged=log["acknowledged"],
+        logged=log["logged"],
+        lost=log["missing_from_log"],
+        duplicated=log["logged_twice"],
+        torn_by_kill=log["torn_lines"],
+        client_errors_after_kill=dict(result.errors),
+    )
 
 
 # ------------------------------------------------------------------------------- Hub outage, SIGTERM
@@ -132,12 +151,21 @@ def test_hub_outage_loses_and_duplicates_nothing(hub_server, hub, applications, 
         assert http.get("/readyz").status_code == 200  # an outage of the Hub does not stop scoring
         pushes = _hub_state(http)["pushes"]
         hub.recover()
-        wait_until(lambda: _hub_state(http)["pushes"] > pushes and _hub_state(http)["last_push_ok"], timeout=30,
-                   what="a push after the outage")
+        wait_until(
+            lambda: _hub_state(http)["pushes"] > pushes and _hub_state(http)["last_push_ok"],
+            timeout=30,
+            what="a push after the outage",
+        )
     on_hub = _hub_request_ids(hub, tmp_path / "pulled")
     assert set(on_hub) == set(acknowledged) and max(on_hub.values()) == 1
-    record_figures("hub outage", acknowledged=len(acknowledged), on_hub=sum(on_hub.values()),
-                   failed_pushes=failures, lost=0, duplicated=0)
+    record_figures(
+        "hub outage",
+        acknowledged=len(acknowledged),
+        on_hub=sum(on_hub.values()),
+        failed_pushes=failures,
+        lost=0,
+        duplicated=0,
+    )
 
 
 def test_sigterm_stops_cleanly_with_a_final_push(hub_server, hub, applications, acknowledged, tmp_path):
@@ -173,14 +201,28 @@ def _can_mount_read_only(tmp: Path) -> bool:
 def start_with_unwritable_log(tmp: Path, *, policy: str) -> tuple[Server, str]:
     """The server with a prediction log folder that really refuses writes, even to root."""
     port, log_dir = free_port(), tmp / "predictions"
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "MODEL_DIR": str(MODEL_DIR),
-           "HISTORY_DIR": str(tmp / "history"), "LOG_WRITE_POLICY": policy, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "MODEL_DIR": str(MODEL_DIR),
+        "HISTORY_DIR": str(tmp / "history"),
+        "LOG_WRITE_POLICY": policy,
+        "PYTHONUNBUFFERED": "1",
+    }
     command = [sys.executable, str(ROOT / "app.py")]
     if _can_mount_read_only(tmp):
         method = "read-only bind mount (EROFS)"
         log_dir.mkdir()
-        command = ["unshare", "-m", "sh", "-c",
-                   'mount --bind "$LOG" "$LOG" && mount -o remount,bind,ro "$LOG" && exec "$@"', "sh", *command]
+        command = [
+            "unshare",
+            "-m",
+            "sh",
+            "-c",
+            'mount --bind "$LOG" "$LOG" && mount -o remount,bind,ro "$LOG" && exec "$@"',
+            "sh",
+            *command,
+        ]
         env["LOG"] = str(log_dir)
     else:
         method = "folder below a regular file (ENOTDIR)"
@@ -229,8 +271,13 @@ def test_unwritable_log_follows_the_policy(tmp_path, policy):
         assert state["log"]["last_error"]  # the alarm: what failed and when
         assert "event: complete" in stream
     assert "prediction log write failed" in server.output()
-    record_figures(f"unwritable log ({policy})", method=method, score_status=response.status_code,
-                   readyz_status=ready.status_code, last_error=state["log"]["last_error"])
+    record_figures(
+        f"unwritable log ({policy})",
+        method=method,
+        score_status=response.status_code,
+        readyz_status=ready.status_code,
+        last_error=state["log"]["last_error"],
+    )
 
 
 # ---------------------------------------------------------------------------------------- bad model
@@ -241,8 +288,7 @@ def _model_cases(tmp: Path) -> dict[str, Path]:
     (corrupt_booster / "model.lgb").write_bytes(b"tree\nversion=v4\nnot a booster at all\n")
     corrupt_metadata = shutil.copytree(MODEL_DIR, tmp / "corrupt-metadata")
     (corrupt_metadata / "metadata.json").write_text('{"feature_names": [')
-    return {"missing": tmp / "no-such-model", "corrupt-booster": corrupt_booster,
-            "corrupt-metadata": corrupt_metadata}
+    return {"missing": tmp / "no-such-model", "corrupt-booster": corrupt_booster, "corrupt-metadata": corrupt_metadata}
 
 
 def test_bad_model_stops_the_start_with_a_clear_error(tmp_path):
@@ -250,10 +296,17 @@ def test_bad_model_stops_the_start_with_a_clear_error(tmp_path):
     runs = {}
     for name, model_dir in _model_cases(tmp_path).items():
         port, out = free_port(), tmp_path / f"{name}.log"
-        env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "MODEL_DIR": str(model_dir),
-               "PREDICTION_LOG_DIR": str(tmp_path / name / "predictions"), "HISTORY_DIR": str(tmp_path / name / "h")}
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                                   stdout=out.open("wb"), stderr=subprocess.STDOUT)
+        env = {
+            **os.environ,
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "MODEL_DIR": str(model_dir),
+            "PREDICTION_LOG_DIR": str(tmp_path / name / "predictions"),
+            "HISTORY_DIR": str(tmp_path / name / "h"),
+        }
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=out.open("wb"), stderr=subprocess.STDOUT
+        )
         runs[name] = (process, port, out)
     listened = set()
     deadline = time.monotonic() + 120

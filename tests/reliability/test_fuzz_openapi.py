@@ -22,8 +22,14 @@ from tests.reliability.conftest import assert_explained_4xx, record_figures
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
-OPERATIONS = [("POST", "/api/v1/score"), ("POST", "/api/v1/score/batch"), ("GET", "/api/v1/model"),
-              ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
+OPERATIONS = [
+    ("POST", "/api/v1/score"),
+    ("POST", "/api/v1/score/batch"),
+    ("GET", "/api/v1/model"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+]
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 SHORT_EXAMPLES = 50  # per POST route and mode: a few hundred cases (negative ones are drawn more often)
 LONG_EXAMPLES = 1_300  # per POST route and mode: >= 5,000 cases
@@ -57,8 +63,13 @@ def _fuzz(api_schema, server, method: str, path: str, mode: GenerationMode, exam
     operation = api_schema[path][method]
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=examples if method == "POST" else 5, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples if method == "POST" else 5,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case) -> None:
         response = case.call(base_url=server.url, timeout=60)
         _cases[f"{method} {path} {mode.value}"] += 1
@@ -72,8 +83,9 @@ def _fuzz(api_schema, server, method: str, path: str, mode: GenerationMode, exam
     run()
 
 
-@pytest.mark.parametrize(("method", "path", "mode"),
-                         [(m, p, mode) for m, p in OPERATIONS for mode in (MODES if m == "POST" else MODES[:1])])
+@pytest.mark.parametrize(
+    ("method", "path", "mode"), [(m, p, mode) for m, p in OPERATIONS for mode in (MODES if m == "POST" else MODES[:1])]
+)
 def test_fuzz_short(api_schema, server, method, path, mode):
     # The GET routes take no input: only their one positive case exists (a negative one cannot be built).
     _fuzz(api_schema, server, method, path, mode, SHORT_EXAMPLES)
@@ -85,12 +97,21 @@ def test_fuzz_short(api_schema, server, method, path, mode):
 def test_fuzz_long(api_schema, server, method, path, mode):
     _fuzz(api_schema, server, method, path, mode, LONG_EXAMPLES)
     label = f"{method} {path} {mode.value}"
-    record_figures(f"schemathesis long {label}", cases=_cases[label], statuses_so_far=dict(sorted(_statuses.items())),
-                   tolerated_findings=dict(_known))
+    record_figures(
+        f"schemathesis long {label}",
+        cases=_cases[label],
+        statuses_so_far=dict(sorted(_statuses.items())),
+        tolerated_findings=dict(_known),
+    )
 
 
 def test_server_still_answers_after_fuzzing(client):
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").json()["ready"] is True
-    record_figures("schemathesis", cases=sum(_cases.values()), statuses=dict(sorted(_statuses.items())),
-                   by_operation=dict(_cases), tolerated_findings=dict(_known))
+    record_figures(
+        "schemathesis",
+        cases=sum(_cases.values()),
+        statuses=dict(sorted(_statuses.items())),
+        by_operation=dict(_cases),
+        tolerated_findings=dict(_known),
+    )

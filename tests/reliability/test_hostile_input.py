@@ -61,8 +61,11 @@ def _server_still_answers(fresh):
         (with_literal("CODE_GENDER", '"M\\u0000"'), "CODE_GENDER", "unknown_category"),
         (with_literal("CODE_GENDER", '"\\u202eM"'), "CODE_GENDER", "unknown_category"),  # right-to-left override
         (with_literal("CODE_GENDER", '"\\ud800"'), "CODE_GENDER", "unknown_category"),  # lone surrogate as a value
-        (with_literal("NAME_CONTRACT_TYPE", json.dumps("Cash loans" + "\u0301")), "NAME_CONTRACT_TYPE",
-         "unknown_category"),
+        (
+            with_literal("NAME_CONTRACT_TYPE", json.dumps("Cash loans" + "\u0301")),
+            "NAME_CONTRACT_TYPE",
+            "unknown_category",
+        ),
         (with_literal("NAME_CONTRACT_TYPE", json.dumps("x" * 100_000)), "NAME_CONTRACT_TYPE", "unknown_category"),
         (with_literal("\\u0000\\u001f", "1"), "\x00\x1f", "unknown_field"),
         (with_literal("AMT_CREDIT\\u200b", "1"), "AMT_CREDIT\u200b", "unknown_field"),  # zero-width space
@@ -70,9 +73,25 @@ def _server_still_answers(fresh):
         (with_literal("SK_ID_CURR", "[1]"), "SK_ID_CURR", "wrong_type"),
         (with_literal("AMT_CREDIT", "true"), "AMT_CREDIT", "wrong_type"),
     ],
-    ids=["1e400", "-1e400", "10**400", "10**400-int-field", "-Infinity", "nested-500-objects", "nested-500-lists",
-         "nul-in-category", "rtl-in-category", "surrogate-in-category", "combining-accent", "100k-char-category",
-         "control-chars-key", "zero-width-key", "emoji-key", "id-list", "bool-for-number"],
+    ids=[
+        "1e400",
+        "-1e400",
+        "10**400",
+        "10**400-int-field",
+        "-Infinity",
+        "nested-500-objects",
+        "nested-500-lists",
+        "nul-in-category",
+        "rtl-in-category",
+        "surrogate-in-category",
+        "combining-accent",
+        "100k-char-category",
+        "control-chars-key",
+        "zero-width-key",
+        "emoji-key",
+        "id-list",
+        "bool-for-number",
+    ],
 )
 def test_hostile_values_are_422_naming_the_field(fresh, body, field, kind):
     response = fresh.post(SCORE, content=body, headers=JSON)
@@ -84,29 +103,63 @@ def test_hostile_values_are_422_naming_the_field(fresh, body, field, kind):
 @pytest.mark.parametrize(
     ("path", "body", "headers", "status", "kind"),
     [
-        (SCORE, with_literal("EXT_SOURCE_1", '{"a": ' * 50_000 + "1" + "}" * 50_000)[:250_000] + b"}" * 6000,
-         JSON, 400, "invalid_json"),
+        (
+            SCORE,
+            with_literal("EXT_SOURCE_1", '{"a": ' * 50_000 + "1" + "}" * 50_000)[:250_000] + b"}" * 6000,
+            JSON,
+            400,
+            "invalid_json",
+        ),
         (SCORE, with_literal("AMT_CREDIT", "1" + "0" * 5000), JSON, 400, "invalid_json"),  # over Python's int limit
         (SCORE, b"\xff\xfe{\x00", JSON, 400, "invalid_json"),  # a UTF-16 BOM and half an object
         (SCORE, b"\x00" * 100, JSON, 400, "invalid_json"),
         (SCORE, json.dumps(EXAMPLE_LOW_RISK).encode(), {"content-type": "text/plain"}, 415, "wrong_content_type"),
-        (SCORE, json.dumps(EXAMPLE_LOW_RISK).encode(), {"content-type": "multipart/form-data; boundary=x"}, 415,
-         "wrong_content_type"),
-        (SCORE, json.dumps(EXAMPLE_LOW_RISK).encode(), {"content-type": "application/jsonx"}, 415,
-         "wrong_content_type"),
+        (
+            SCORE,
+            json.dumps(EXAMPLE_LOW_RISK).encode(),
+            {"content-type": "multipart/form-data; boundary=x"},
+            415,
+            "wrong_content_type",
+        ),
+        (
+            SCORE,
+            json.dumps(EXAMPLE_LOW_RISK).encode(),
+            {"content-type": "application/jsonx"},
+            415,
+            "wrong_content_type",
+        ),
         (SCORE, b"null", JSON, 422, "not_an_object"),
         (SCORE, b'"an application"', JSON, 422, "not_an_object"),
         (SCORE, b"[]", JSON, 422, "not_an_object"),
         (BATCH, b'{"applications": [], "applications": []}', JSON, 400, "duplicate_key"),
-        (BATCH, json.dumps({"applications": [EXAMPLE_LOW_RISK]}).encode()[:-3] + b', "AMT_CREDIT": 1}]}', JSON, 400,
-         "duplicate_key"),
+        (
+            BATCH,
+            json.dumps({"applications": [EXAMPLE_LOW_RISK]}).encode()[:-3] + b', "AMT_CREDIT": 1}]}',
+            JSON,
+            400,
+            "duplicate_key",
+        ),
         (BATCH, b'{"applications": {"0": {}}}', JSON, 422, "wrong_type"),
         (BATCH, b'{"applications": [{}], "extra": 1}', JSON, 422, "unknown_field"),
         (BATCH, b"[" * 200_000 + b"]" * 200_000, JSON, 400, "invalid_json"),
     ],
-    ids=["nested-50k-objects", "5000-digit-int", "bom-nuls", "nuls", "text-plain", "multipart", "jsonx", "null",
-         "string", "list", "batch-duplicate-envelope", "batch-duplicate-in-row", "batch-object", "batch-extra-key",
-         "batch-nested-200k"],
+    ids=[
+        "nested-50k-objects",
+        "5000-digit-int",
+        "bom-nuls",
+        "nuls",
+        "text-plain",
+        "multipart",
+        "jsonx",
+        "null",
+        "string",
+        "list",
+        "batch-duplicate-envelope",
+        "batch-duplicate-in-row",
+        "batch-object",
+        "batch-extra-key",
+        "batch-nested-200k",
+    ],
 )
 def test_malformed_bodies_are_explained_4xx(fresh, path, body, headers, status, kind):
     response = fresh.post(path, content=body, headers=headers)
@@ -188,8 +241,9 @@ def test_gradio_batch_limits(fresh, gradio):
         gradio.predict([{}] * 100_000, api_name="/predict_batch")
     with pytest.raises(Exception, match="applications: expected a non-empty list"):
         gradio.predict("not a list", api_name="/predict_batch")
-    event, data = gradio_call(fresh, "predict_batch", [[{**EXAMPLE_LOW_RISK, "\ud800": 1},
-                                                         {"AMT_CREDIT": float("nan")}]])
+    event, data = gradio_call(
+        fresh, "predict_batch", [[{**EXAMPLE_LOW_RISK, "\ud800": 1}, {"AMT_CREDIT": float("nan")}]]
+    )
     assert event == "complete" and (data[0]["n_scored"], data[0]["n_rejected"]) == (0, 2)
 
 

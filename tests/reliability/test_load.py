@@ -16,8 +16,14 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 def _run(server, applications, *, seconds: float, concurrency: int, warmup: float, name: str) -> None:
-    result = load(server.url, pid=server.process.pid, warmup=warmup, seconds=seconds, concurrency=concurrency,
-                  payloads=applications)
+    result = load(
+        server.url,
+        pid=server.process.pid,
+        warmup=warmup,
+        seconds=seconds,
+        concurrency=concurrency,
+        payloads=applications,
+    )
     log = check_log(server.log_dir, result.acknowledged)
     record_figures(name, **result.summary(), log=log)
     assert not verdict(result, log), (result.summary(), log)

@@ -19,19 +19,26 @@ from service.api import BadRequest, decode_json
 from service.openapi import EXAMPLE_LOW_RISK
 from tests.reliability.conftest import NO_FIELD_KINDS
 
-PROPERTY_SETTINGS = settings(max_examples=400, deadline=None, database=None,
-                             suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(
+    max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 PROBLEM_KINDS = {"unknown_field", "missing_field", "wrong_type", "unknown_category", "out_of_range", "not_an_object"}
 DECODE_KINDS = {"empty_body", "invalid_json", "duplicate_key"}
 
 names = st.sampled_from([*FIELDS, ID_COLUMN])
 hostile_text = st.text(st.characters(codec="utf-8"), max_size=30) | st.sampled_from(
-    ["", "\x00", "Cash loans\x00", "\u202eM", "M\u0301", "ＸＮＡ", "🙂", "a" * 10_000, " Cash loans"])
-numbers = (st.integers() | st.integers(min_value=10**300, max_value=10**400) | st.floats()
-           | st.sampled_from([NonFinite("NaN"), NonFinite("Infinity"), NonFinite("-Infinity"), 1e400, -0.0]))
+    ["", "\x00", "Cash loans\x00", "\u202eM", "M\u0301", "ＸＮＡ", "🙂", "a" * 10_000, " Cash loans"]
+)
+numbers = (
+    st.integers()
+    | st.integers(min_value=10**300, max_value=10**400)
+    | st.floats()
+    | st.sampled_from([NonFinite("NaN"), NonFinite("Infinity"), NonFinite("-Infinity"), 1e400, -0.0])
+)
 scalars = st.none() | st.booleans() | numbers | hostile_text
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(hostile_text, inner, max_size=3), max_leaves=8)
+json_values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_text, inner, max_size=3), max_leaves=8
+)
 category_values = st.sampled_from([c for spec in FIELDS.values() if spec.kind == "category" for c in spec.categories])
 
 
@@ -74,8 +81,9 @@ def test_validation_raises_only_validation_error_naming_the_field(payload):
 
 
 @PROPERTY_SETTINGS
-@given(st.dictionaries(st.text(st.characters() | st.characters(categories=["Cs"]), max_size=5), st.integers(),
-                      max_size=3))
+@given(
+    st.dictionaries(st.text(st.characters() | st.characters(categories=["Cs"]), max_size=5), st.integers(), max_size=3)
+)
 @example({"\ud800": 1})
 def test_every_problem_can_be_sent_back_as_utf8_json(payload):
     try:
@@ -90,16 +98,33 @@ def _mutations(text: str) -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.just(data),
         cut.map(lambda i: data[:i]),  # truncated
-        st.tuples(cut, st.binary(min_size=1, max_size=4)).map(lambda t: data[:t[0]] + t[1] + data[t[0]:]),
-        st.tuples(cut, cut).map(lambda t: data[:min(t)] + data[max(t):]),  # a slice removed
+        st.tuples(cut, st.binary(min_size=1, max_size=4)).map(lambda t: data[: t[0]] + t[1] + data[t[0] :]),
+        st.tuples(cut, cut).map(lambda t: data[: min(t)] + data[max(t) :]),  # a slice removed
     )
 
 
 json_texts = json_values.map(lambda v: json.dumps(v, default=lambda o: o.literal))
-bodies = (st.binary(max_size=200) | json_texts.flatmap(_mutations)
-          | st.just(json.dumps(EXAMPLE_LOW_RISK)).flatmap(_mutations)
-          | st.sampled_from([b"", b" \n\t", b"1e400", b"-1e400", b"1" + b"0" * 5000, b"NaN", b"[" * 5000 + b"]" * 5000,
-                             b'{"a": 1, "a": 2}', b'{"\\ud800": 1}', b"\xef\xbb\xbf{}", b'"\\u0000"', b"\x00"]))
+bodies = (
+    st.binary(max_size=200)
+    | json_texts.flatmap(_mutations)
+    | st.just(json.dumps(EXAMPLE_LOW_RISK)).flatmap(_mutations)
+    | st.sampled_from(
+        [
+            b"",
+            b" \n\t",
+            b"1e400",
+            b"-1e400",
+            b"1" + b"0" * 5000,
+            b"NaN",
+            b"[" * 5000 + b"]" * 5000,
+            b'{"a": 1, "a": 2}',
+            b'{"\\ud800": 1}',
+            b"\xef\xbb\xbf{}",
+            b'"\\u0000"',
+            b"\x00",
+        ]
+    )
+)
 
 
 @PROPERTY_SETTINGS

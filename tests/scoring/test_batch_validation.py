@@ -11,8 +11,32 @@ from scoring.features import CATEGORY_CODES, encode_record
 from scoring.schema import FIELDS, RAW_COLUMNS
 from scoring.validation import NonFinite, ValidationError, validate_application, validate_many
 
-BAD_VALUES = ["abc", "450000", True, None, [1], {"a": 1}, float("nan"), float("inf"), 10**400, -1, -1.5, 2.5,
-              1e12, 0, 1, 3.0, NonFinite("NaN"), "Cash loans", "Mortgage", "", "é\x00", 365243, -40000, 2]
+BAD_VALUES = [
+    "abc",
+    "450000",
+    True,
+    None,
+    [1],
+    {"a": 1},
+    float("nan"),
+    float("inf"),
+    10**400,
+    -1,
+    -1.5,
+    2.5,
+    1e12,
+    0,
+    1,
+    3.0,
+    NonFinite("NaN"),
+    "Cash loans",
+    "Mortgage",
+    "",
+    "é\x00",
+    365243,
+    -40000,
+    2,
+]
 
 
 def _mutate(payload: dict, rng: random.Random) -> object:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ def test_better_external_score_never_raises_the_risk(scorer):
     for base in (EXAMPLE_LOW_RISK, EXAMPLE_HIGH_RISK):
         for name in ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"):
             probabilities = [scorer.score({**base, name: v}).probability for v in np.linspace(0.02, 0.98, 13)]
-            assert all(b <= a + 1e-12 for a, b in zip(probabilities, probabilities[1:], strict=False)), name
+            assert all(b <= a + 1e-12 for a, b in pairwise(probabilities)), name
 
 
 def test_gender_never_changes_the_score(scorer):

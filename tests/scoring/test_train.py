@@ -18,9 +18,26 @@ def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("train")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     completed = subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "scoring.train", "--rows", "20000", "--folds", "2", "--seed", "3",
-         "--model-dir", str(tmp / "model"), "--tracking-uri", uri],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+        [
+            sys.executable,
+            "-m",
+            "scoring.train",
+            "--rows",
+            "20000",
+            "--folds",
+            "2",
+            "--seed",
+            "3",
+            "--model-dir",
+            str(tmp / "model"),
+            "--tracking-uri",
+            uri,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return tmp, uri, completed.stdout
@@ -34,7 +51,7 @@ def test_progress_is_visible(trained):
 def test_run_is_tracked_and_registered(trained):
     from mlflow import MlflowClient
 
-    tmp, uri, _ = trained
+    _, uri, _ = trained
     client = MlflowClient(tracking_uri=uri)
     version = client.get_model_version_by_alias("credit-scoring", "champion")
     run = client.get_run(version.run_id)
@@ -42,8 +59,12 @@ def test_run_is_tracked_and_registered(trained):
     assert 0.6 < metrics["holdout_roc_auc"] < 0.9
     assert {"holdout_business_cost", "holdout_brier", "cv_auc", "threshold"} <= set(metrics)
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
-    assert {"plots/roc.png", "plots/cost_vs_threshold.png", "plots/feature_importance.png",
-            "plots/calibration.png"} <= artifacts
+    assert {
+        "plots/roc.png",
+        "plots/cost_vs_threshold.png",
+        "plots/feature_importance.png",
+        "plots/calibration.png",
+    } <= artifacts
 
 
 def test_exported_model_loads_and_scores(trained):

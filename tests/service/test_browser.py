@@ -18,8 +18,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "docs" / "img"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--no-first-run", "--disable-dev-shm-usage"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture(scope="module")

@@ -24,17 +24,53 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 def simulate(url: str, n: int, scenario: str) -> str:
     done = subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "monitoring.simulate", "--url", url, "--n", str(n), "--scenario", scenario,
-         "--concurrency", "8", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+        [
+            sys.executable,
+            "-m",
+            "monitoring.simulate",
+            "--url",
+            url,
+            "--n",
+            str(n),
+            "--scenario",
+            scenario,
+            "--concurrency",
+            "8",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done.stdout
 
 
 def report(log_dir: Path, tmp: Path) -> dict:
     done = subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "monitoring.report", "--log-dir", str(log_dir), "--model-dir", str(ROOT / "model"),
-         "--out", str(tmp / "report.html"), "--json", str(tmp / "summary.json"), "--chunk-size", "300"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+        [
+            sys.executable,
+            "-m",
+            "monitoring.report",
+            "--log-dir",
+            str(log_dir),
+            "--model-dir",
+            str(ROOT / "model"),
+            "--out",
+            str(tmp / "report.html"),
+            "--json",
+            str(tmp / "summary.json"),
+            "--chunk-size",
+            "300",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (tmp / "report.html").stat().st_size > 100_000  # plotly.js inlined: works offline
     return json.loads((tmp / "summary.json").read_text())

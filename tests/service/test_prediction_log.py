@@ -41,14 +41,16 @@ def traffic(tmp_path_factory, applications):
             response = http.post("/api/v1/score", json={**application, "SK_ID_CURR": 424242})
             assert response.status_code == 200
             acknowledged.append(response.json()["request_id"])
-        batch = http.post("/api/v1/score/batch", json={"applications": applications[N_REST:N_REST + N_BATCH]})
+        batch = http.post("/api/v1/score/batch", json={"applications": applications[N_REST : N_REST + N_BATCH]})
         acknowledged += [r["request_id"] for r in batch.json()["results"]]
         for bad in ({**EXAMPLE_LOW_RISK, "AMT_CREDIT": "abc"}, {"NAME_CONTRACT_TYPE": "Mortgage"}, b"{oops"):
             kwargs = {"content": bad} if isinstance(bad, bytes) else {"json": bad}
             assert http.post("/api/v1/score", headers={"content-type": "application/json"}, **kwargs).status_code in (
-                400, 422)
+                400,
+                422,
+            )
     gradio = Client(server.url, verbose=False)
-    for application in applications[200:200 + N_GRADIO]:
+    for application in applications[200 : 200 + N_GRADIO]:
         acknowledged.append(gradio.predict(application, False, api_name="/predict")["request_id"])
     gradio.close()
     acknowledged.append(asyncio.run(_call_mcp(server.url)).split("'request_id': '")[1][:32])
@@ -80,8 +82,21 @@ def test_one_row_per_acknowledged_prediction(traffic):
 def test_rows_are_complete_and_typed(traffic, model):
     _, data, _ = traffic
     frame = data.predictions
-    for column in ("request_id", "ts", "channel", "model_version", "probability", "decision", "threshold",
-                   "warnings", "inference_ms", "latency_ms", "status", "schema_version", *RAW_COLUMNS):
+    for column in (
+        "request_id",
+        "ts",
+        "channel",
+        "model_version",
+        "probability",
+        "decision",
+        "threshold",
+        "warnings",
+        "inference_ms",
+        "latency_ms",
+        "status",
+        "schema_version",
+        *RAW_COLUMNS,
+    ):
         assert column in frame.columns, column
     assert isinstance(frame["ts"].dtype, pd.DatetimeTZDtype)
     assert frame["probability"].between(0, 1).all()

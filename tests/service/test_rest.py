@@ -25,8 +25,15 @@ def test_valid_application_has_every_field(client, model):
     response = client.post(SCORE, json=EXAMPLE_LOW_RISK)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) >= {"probability", "decision", "threshold", "model_version", "request_id", "inference_ms",
-                         "warnings"}
+    assert set(body) >= {
+        "probability",
+        "decision",
+        "threshold",
+        "model_version",
+        "request_id",
+        "inference_ms",
+        "warnings",
+    }
     assert 0.0 <= body["probability"] <= 1.0
     assert body["threshold"] == pytest.approx(model.threshold)
     assert body["model_version"] == model.version
@@ -95,7 +102,7 @@ def test_missing_required_field_is_named(client):
 
 
 def test_plausible_value_outside_training_range_is_scored_with_a_warning(client, model):
-    low, high = model.training_ranges["AMT_INCOME_TOTAL"]
+    _, high = model.training_ranges["AMT_INCOME_TOTAL"]
     response = client.post(SCORE, json={**EXAMPLE_LOW_RISK, "AMT_INCOME_TOTAL": high * 3})
     assert response.status_code == 200
     warnings = response.json()["warnings"]
@@ -154,8 +161,13 @@ def test_model_endpoint(client, model):
     assert body["model_version"] == model.version
     assert body["threshold"] == pytest.approx(model.threshold)
     assert 0.75 <= body["metrics"]["holdout"]["roc_auc"] <= 0.78
-    assert set(body["input_schema"]["required"]) >= {"AMT_CREDIT", "AMT_ANNUITY", "AMT_INCOME_TOTAL", "DAYS_BIRTH",
-                                                      "NAME_CONTRACT_TYPE"}
+    assert set(body["input_schema"]["required"]) >= {
+        "AMT_CREDIT",
+        "AMT_ANNUITY",
+        "AMT_INCOME_TOTAL",
+        "DAYS_BIRTH",
+        "NAME_CONTRACT_TYPE",
+    }
     assert len(body["input_schema"]["properties"]) == 121
 
 
