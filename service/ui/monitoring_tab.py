@@ -15,9 +15,10 @@ import pandas as pd
 
 from monitoring.alerts import Alert, merge_alerts
 from monitoring.analysis import WINDOWS, AnalysisRunner, Chunking, RunnerState
-from monitoring.charts import CAPTIONS, CHARTS
+from monitoring.charts import CAPTIONS, CHARTS, message_figure
+from monitoring.charts import failsafe as failsafe_plot
 from monitoring.report import kpi_cards
-from service.ui.common import failsafe_plot, html_escape, message_figure
+from service.ui.common import html_escape
 
 OperationalAlerts = Callable[[], list[Alert]]
 CHUNKINGS: dict[str, Chunking | None] = {
