@@ -37,7 +37,7 @@ TREE = {
     ".env.production": "API_TOKEN=secret\n",
     "service/.env": "API_TOKEN=secret\n",
     "scoring/__pycache__/predict.cpython-311.pyc": "",
-    "service/server.key": "-----BEGIN PRIVATE KEY-----\n",
+    "service/server.key": "decoy key material (excluded by its name)\n",
     "notebooks/explore.ipynb": "{}",
     "mlruns/0/meta.yaml": "",
     "mlflow.db": "",
