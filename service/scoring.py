@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from monitoring.log import build_prediction_row, build_rejection_row
+from scoring.model import ScoringModel
 from scoring.predict import Score, Scorer
 from scoring.validation import Problem, ValidationError
 from service.metrics import Metrics
@@ -41,7 +42,8 @@ class ScoringService:
     log_failures: int = 0
 
     @property
-    def model(self):  # noqa: ANN201 - the ScoringModel, for the Model tab and /api/v1/model
+    def model(self) -> ScoringModel:
+        """The loaded model, for the Model tab and /api/v1/model."""
         return self.scorer.model
 
     def _row(
@@ -111,11 +113,12 @@ class ScoringService:
         result = self.scorer.score_batch(payloads, explain=explain)
         results: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
+        rejections: list[dict[str, Any]] = []
         for index in range(len(payloads)):
             request_id = f"{batch_id}-{index}"
             if index in result.errors:
                 error = result.errors[index]
-                self.reject(error, channel=channel, started=started, request_id=request_id, http_status=None)
+                rejections.append(self._rejection_row(error, channel=channel, started=started, request_id=request_id))
                 results.append(
                     {
                         "index": index,
@@ -132,6 +135,7 @@ class ScoringService:
                 )
             )
             results.append({"index": index, "status": "ok", "request_id": request_id, **score.public()})
+        self._write_rejections(rejections, channel)  # one write for the batch's refused rows too
         self._write(rows, channel)  # one write: the whole batch is logged or none of it is acknowledged
         for row in rows:
             self.metrics.count_prediction(channel, row["decision"])
@@ -158,11 +162,33 @@ class ScoringService:
         field: str | None = None,
     ) -> None:
         """Record a refused request as an event: its kind and field, never its payload."""
+        row = self._rejection_row(
+            error,
+            channel=channel,
+            started=started,
+            request_id=request_id,
+            http_status=http_status,
+            kind=kind,
+            field=field,
+        )
+        self._write_rejections([row], channel)
+
+    def _rejection_row(
+        self,
+        error: ValidationError | Problem | str,
+        *,
+        channel: str,
+        started: float,
+        request_id: str | None = None,
+        http_status: int | None = None,
+        kind: str | None = None,
+        field: str | None = None,
+    ) -> dict[str, Any]:
         if isinstance(error, ValidationError | Problem):
             kind, field = kind or error.kind, field or error.field
         kind = kind or "invalid_request"
         self.metrics.count_error(channel, kind)
-        row = build_rejection_row(
+        return build_rejection_row(
             request_id=request_id or uuid.uuid4().hex,
             channel=channel,
             error_kind=kind,
@@ -170,8 +196,12 @@ class ScoringService:
             http_status=http_status,
             started=started,
         )
+
+    def _write_rejections(self, rows: list[dict[str, Any]], channel: str) -> None:
+        if not rows:
+            return
         try:
-            self.sink.append(row)
+            self.sink.append_many(rows)
         except Exception as exc:  # a lost rejection event must not turn a 4xx into a 5xx
             self.log_failures += 1
             log.error("rejection event not logged", extra={"error": str(exc), "channel": channel})
