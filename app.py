@@ -34,6 +34,7 @@ from service.settings import Settings
 from service.ui.blocks import build_ui
 from service.ui.data_tab import build_data_tab
 from service.ui.monitoring_tab import build_monitoring_tab
+from service.ui.sessions import GradioSessionJanitor
 
 log = logging.getLogger("app")
 
@@ -87,8 +88,10 @@ def build_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        janitor.start()
         yield
         log.info("shutting down: final push of the prediction log")
+        await janitor.stop()
         watcher.stop()
         runner.close()
         hub.stop(push=True, timeout=8)  # well inside a container's 10 s stop grace period
@@ -105,6 +108,7 @@ def build_app(settings: Settings) -> FastAPI:
             ("Production data", lambda tab: build_data_tab(tab, prediction_log, hub, history_dir=settings.history_dir)),
         ],
     )
+    janitor = GradioSessionJanitor(blocks, gauges=service.metrics.gauges)
     token = settings.token
     if token is None:
         log.warning("API_TOKEN is not set: the API and the UI are OPEN to anyone who can reach them (demo mode)")

@@ -48,3 +48,42 @@ def test_rest_gradio_and_in_process_agree(gradio, client, scorer, applications):
         in_process = scorer.score(application).probability
         assert rest == pytest.approx(in_process, abs=1e-12)
         assert via_gradio == pytest.approx(in_process, abs=1e-12)
+
+
+def _gauge(client, name: str) -> float | None:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    return None
+
+
+def test_finished_api_sessions_are_forgotten(gradio, server, client, applications):
+    """Each raw `/gradio_api/call` request is a Gradio session; finished ones must not pile up (FINDING-4)."""
+    import asyncio
+    import time
+
+    import httpx
+
+    from benchmarks.load import _gradio
+
+    async def calls(n: int) -> list[str]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            limit = asyncio.Semaphore(8)
+
+            async def one(i: int) -> list[str]:
+                async with limit:
+                    return await _gradio(http, applications[i % len(applications)])
+
+            return [rid for ids in await asyncio.gather(*(one(i) for i in range(n))) for rid in ids]
+
+    ids = asyncio.run(calls(300))
+    assert len(set(ids)) == 300
+    deadline, tracked = time.monotonic() + 30, None
+    while time.monotonic() < deadline:
+        tracked = _gauge(client, "gradio_sessions_tracked")
+        if tracked is not None and tracked <= 10:
+            break
+        time.sleep(1)
+    assert tracked is not None and tracked <= 10, f"{tracked} finished sessions still tracked after 300 calls"
+    # A long-lived gradio_client session whose bookkeeping was swept joins again transparently.
+    assert gradio.predict(EXAMPLE_LOW_RISK, False, api_name="/predict")["decision"] == "approve"
