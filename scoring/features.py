@@ -53,42 +53,50 @@ _N_BASE = len(_MODEL_RAW)
 _OUT = {name: _N_BASE + i for i, name in enumerate(ENGINEERED)}
 _EMPLOYED_IN_BASE = _MODEL_RAW.index("DAYS_EMPLOYED")
 _EXT = np.array([RAW_INDEX["EXT_SOURCE_1"], RAW_INDEX["EXT_SOURCE_2"], RAW_INDEX["EXT_SOURCE_3"]])
-_RATIOS = (  # engineered name, numerator, denominator
+# The six ratios, as (numerator, denominator) in ENGINEERED order: computed by one division of two
+# gathered blocks. DAYS_EMPLOYED's numerator is taken after its placeholder became NaN.
+_RATIOS = (
     ("CREDIT_INCOME_RATIO", "AMT_CREDIT", "AMT_INCOME_TOTAL"),
     ("ANNUITY_INCOME_RATIO", "AMT_ANNUITY", "AMT_INCOME_TOTAL"),
     ("ANNUITY_CREDIT_RATIO", "AMT_ANNUITY", "AMT_CREDIT"),
     ("GOODS_CREDIT_RATIO", "AMT_GOODS_PRICE", "AMT_CREDIT"),
+    ("EMPLOYED_BIRTH_RATIO", "DAYS_EMPLOYED", "DAYS_BIRTH"),
     ("INCOME_PER_PERSON", "AMT_INCOME_TOTAL", "CNT_FAM_MEMBERS"),
 )
+_RATIO_OUT = [_OUT[name] for name, _, _ in _RATIOS]
+assert list(range(_RATIO_OUT[0], _RATIO_OUT[0] + len(_RATIOS))) == _RATIO_OUT, "ratios must be contiguous"
+_RATIO_BLOCK = slice(_RATIO_OUT[0], _RATIO_OUT[-1] + 1)
+_NUMERATORS = np.array([RAW_INDEX[num] for _, num, _ in _RATIOS])
+_DENOMINATORS = np.array([RAW_INDEX[den] for _, _, den in _RATIOS])
+_EMPLOYED_IN_RATIOS = [num for _, num, _ in _RATIOS].index("DAYS_EMPLOYED")
 
 
 def build_features(raw: np.ndarray) -> np.ndarray:
     """Model matrix (n x len(FEATURE_NAMES)) from a raw matrix (n x 120). Pure, vectorised.
 
-    Written as a handful of whole-column operations into one preallocated matrix, because the
-    same function serves a single API request, where each extra numpy call is a visible share
-    of the latency.
+    Written as a dozen whole-block operations into one preallocated matrix, because the same
+    function serves a single API request, where each extra numpy call is a visible share of the
+    latency (about 1 us each on one row).
     """
     if raw.ndim != 2 or raw.shape[1] != len(RAW_COLUMNS):
         raise ValueError(f"expected a raw matrix with {len(RAW_COLUMNS)} columns, got shape {raw.shape}")
-    out = np.full((raw.shape[0], len(FEATURE_NAMES)), np.nan)
+    out = np.empty((raw.shape[0], len(FEATURE_NAMES)))
     np.take(raw, _MODEL_RAW_INDEX, axis=1, out=out[:, :_N_BASE])
     employed = out[:, _EMPLOYED_IN_BASE]
     anomaly = employed == DAYS_EMPLOYED_PENSIONER
     out[:, _OUT["DAYS_EMPLOYED_ANOMALY"]] = anomaly
     employed[anomaly] = np.nan  # the placeholder is "not employed", not a 1,000-year career
+    numerators = raw.take(_NUMERATORS, axis=1)
+    numerators[:, _EMPLOYED_IN_RATIOS] = employed
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for name, num, den in _RATIOS:
-            np.divide(raw[:, RAW_INDEX[num]], raw[:, RAW_INDEX[den]], out=out[:, _OUT[name]])
-        np.divide(employed, _col(raw, "DAYS_BIRTH"), out=out[:, _OUT["EMPLOYED_BIRTH_RATIO"]])
-        ext = raw[:, _EXT]
+        np.divide(numerators, raw.take(_DENOMINATORS, axis=1), out=out[:, _RATIO_BLOCK])
+        ext = raw.take(_EXT, axis=1)
         present = ~np.isnan(ext)
         np.divide(
             np.where(present, ext, 0.0).sum(axis=1), present.sum(axis=1), out=out[:, _OUT["EXT_SOURCE_MEAN"]]
         )  # mean of the scores present; none present -> NaN
         ext.prod(axis=1, out=out[:, _OUT["EXT_SOURCE_PROD"]])
-    # A zero denominator gives a missing ratio, not an infinite one.
-    out[np.isinf(out)] = np.nan
+    out[np.isinf(out)] = np.nan  # a zero denominator gives a missing ratio, not an infinite one
     return out
 
 

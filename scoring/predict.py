@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from scoring.features import CATEGORY_CODES, FEATURE_NAMES, RAW_INDEX, build_features, display_value, encode_record
+from scoring.features import CATEGORY_CODES, FEATURE_NAMES, RAW_INDEX, build_features, display_value
 from scoring.model import Factor, ScoringModel
 from scoring.schema import DAYS_EMPLOYED_PENSIONER, RAW_COLUMNS
-from scoring.validation import ValidationError, validate_application, validate_many
+from scoring.validation import ValidationError, validate_encoded, validate_many
 
 TOP_FACTORS = 5
+_EMPLOYED = RAW_INDEX["DAYS_EMPLOYED"]
 
 
 @dataclass(slots=True)
@@ -90,6 +91,13 @@ class Scorer:
                 )
         return out
 
+    def _outside(self, raw: np.ndarray) -> np.ndarray:
+        """Rows of a raw matrix with a value outside the training ranges (those get worded warnings)."""
+        with np.errstate(invalid="ignore"):
+            outside = (raw < self._low) | (raw > self._high)
+        outside[:, _EMPLOYED] &= raw[:, _EMPLOYED] != DAYS_EMPLOYED_PENSIONER
+        return outside.any(axis=1)
+
     def _factors(self, raw_row: np.ndarray, feature_row: np.ndarray) -> list[Factor]:
         contrib = self.model.contributions(feature_row[None, :])[0]
         top = np.argsort(-np.abs(contrib))[:TOP_FACTORS]
@@ -103,8 +111,8 @@ class Scorer:
 
     def score(self, payload: Any, *, explain: bool = False) -> Score:
         """Score one application; raise ValidationError naming the field and the reason."""
-        clean, client_ref = validate_application(payload)
-        raw = np.array([encode_record(clean)], dtype=np.float64)
+        clean, client_ref, row = validate_encoded(payload)
+        raw = np.array([row], dtype=np.float64)
         features = build_features(raw)
         started = time.perf_counter()
         probability = float(self.model.predict(features)[0])
@@ -114,7 +122,7 @@ class Scorer:
             decision=self._decision(probability),
             threshold=self.model.threshold,
             model_version=self.model.version,
-            warnings=self._warnings(clean),
+            warnings=self._warnings(clean) if self._outside(raw)[0] else [],
             inference_ms=inference_ms,
             inputs=clean,
             client_ref=client_ref,
@@ -131,10 +139,7 @@ class Scorer:
         probabilities = self.model.predict(features)
         result.inference_ms = (time.perf_counter() - started) * 1000
         per_row_ms = result.inference_ms / len(checked.indices)
-        with np.errstate(invalid="ignore"):
-            outside = (checked.raw < self._low) | (checked.raw > self._high)
-        outside[:, RAW_INDEX["DAYS_EMPLOYED"]] &= checked.raw[:, RAW_INDEX["DAYS_EMPLOYED"]] != DAYS_EMPLOYED_PENSIONER
-        flagged = outside.any(axis=1)
+        flagged = self._outside(checked.raw)
         for row, index in enumerate(checked.indices):
             probability = float(probabilities[row])
             clean = checked.clean[row]

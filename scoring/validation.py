@@ -150,6 +150,72 @@ def validate_application(payload: Any) -> tuple[dict[str, Any], str | None]:
     return clean, client_ref
 
 
+# ----------------------------------------------------------------------------- one request, fast
+# The request path checks the usual case -- a dict of well-typed, in-range values -- in one pass
+# that also writes the row of the raw matrix, and hands anything unusual (a wrong type, a bool, a
+# float where a whole number is expected, an unknown field or label, a bound crossed, a required
+# field absent) to `validate_application`, still the one place that words problems. So both give
+# the same verdicts and the same clean fields (tests/reliability/test_properties.py).
+
+_FLOAT, _INT, _LABEL = 0, 1, 2
+_NAN_ROW: list[float] = [math.nan] * len(FIELDS)
+_EMPLOYED = list(FIELDS).index("DAYS_EMPLOYED")
+
+
+def _rule(index: int, spec: Field) -> tuple[int, int, float, float, Any]:
+    if spec.kind == "category":
+        return index, _LABEL, 0.0, 0.0, {label: float(code) for code, label in enumerate(spec.categories)}
+    high = 0.0 if spec.name == "DAYS_EMPLOYED" else spec.maximum  # its placeholder is handled apart
+    return index, _INT if spec.kind in ("int", "flag") else _FLOAT, spec.minimum, high, None
+
+
+# field -> (raw column, kind, low, high, label codes); schema bounds are all finite (a test pins it)
+_RULES: dict[str, tuple[int, int, float, float, Any]] = {
+    name: _rule(i, spec) for i, (name, spec) in enumerate(FIELDS.items())
+}
+
+
+def validate_encoded(payload: Any) -> tuple[dict[str, Any], str | None, list[float]]:
+    """`validate_application` plus the application's row of the raw matrix (see scoring.features)."""
+    if type(payload) is dict:
+        clean: dict[str, Any] = {}
+        row = _NAN_ROW.copy()
+        client_ref = None
+        for name, value in payload.items():
+            rule = _RULES.get(name)
+            if rule is None:
+                if name != ID_COLUMN or not (value is None or type(value) in (int, str)):
+                    break
+                if value is not None:
+                    client_ref = str(value)[:64]
+                    if _shown(client_ref) != client_ref:
+                        break
+                continue
+            if value is None:
+                continue
+            index, kind, low, high, codes = rule
+            kind_of_value = type(value)
+            if kind == _LABEL:
+                code = codes.get(value) if kind_of_value is str else None
+                if code is None:
+                    break
+                row[index] = code
+            elif kind_of_value is int or (kind == _FLOAT and kind_of_value is float):
+                if not low <= value <= high and not (index == _EMPLOYED and value == DAYS_EMPLOYED_PENSIONER):
+                    break  # NaN fails the comparison too
+                row[index] = float(value)
+            else:
+                break
+            clean[name] = value
+        else:
+            if all(name in clean for name in REQUIRED):
+                return clean, client_ref, row
+    from scoring.features import encode_record
+
+    clean, client_ref = validate_application(payload)  # raises, wording every problem
+    return clean, client_ref, encode_record(clean)
+
+
 def age_years(days_birth: float) -> float:
     return -days_birth / DAYS_PER_YEAR
 

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from scoring.features import encode_record
 from scoring.schema import FIELDS, ID_COLUMN, REQUIRED
-from scoring.validation import NonFinite, ValidationError, validate_application
+from scoring.validation import NonFinite, ValidationError, validate_application, validate_encoded
 from service.api import BadRequest, decode_json
 from service.openapi import EXAMPLE_LOW_RISK
 from tests.reliability.conftest import NO_FIELD_KINDS
@@ -78,6 +79,25 @@ def test_validation_raises_only_validation_error_naming_the_field(payload):
             continue
         assert not isinstance(value, bool) and math.isfinite(value)
         assert spec.minimum is None or value >= spec.minimum or value == 365243
+
+
+@PROPERTY_SETTINGS
+@given(applications() | json_values)
+def test_the_fast_request_path_gives_the_same_verdict(payload):
+    """`validate_encoded` (one pass, the request path) == `validate_application` + `encode_record`."""
+    try:
+        expected = validate_application(payload)
+    except ValidationError as exc:
+        with pytest.raises(ValidationError) as info:
+            validate_encoded(payload)
+        assert [p.as_dict() for p in info.value.problems] == [p.as_dict() for p in exc.problems]
+        return
+    clean, client_ref, row = validate_encoded(payload)
+    assert (clean, client_ref) == expected
+    assert [type(v) for v in clean.values()] == [type(v) for v in expected[0].values()]  # 2.0 -> 2 as before
+    want = encode_record(expected[0])
+    assert len(row) == len(want)
+    assert all(a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(row, want, strict=True))
 
 
 @PROPERTY_SETTINGS

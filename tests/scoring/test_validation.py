@@ -98,3 +98,29 @@ def test_every_field_has_bounds_or_labels():
             assert spec.categories
         else:
             assert spec.minimum is not None and spec.maximum is not None and math.isfinite(spec.maximum)
+
+
+def _same_as_the_scalar_path(payload) -> None:
+    import numpy as np
+
+    from scoring.features import encode_record
+    from scoring.validation import validate_encoded
+
+    clean, ref, row = validate_encoded(payload)
+    assert (clean, ref) == validate_application(payload)
+    np.testing.assert_array_equal(np.array(row), np.array(encode_record(clean)))
+
+
+def test_request_path_validation_equals_the_scalar_one_on_production_rows(applications):
+    for application in applications:
+        _same_as_the_scalar_path(application)
+
+
+@pytest.mark.parametrize("name", [n for n, spec in FIELDS.items() if spec.kind != "category"])
+def test_request_path_validation_at_each_bound(name):
+    spec = FIELDS[name]
+    low, high = spec.minimum, 0 if name == "DAYS_EMPLOYED" else spec.maximum
+    if spec.kind != "float":  # whole numbers; a float such as 3.0 is accepted and made an int
+        low, high = math.ceil(low), math.floor(high)
+    for value in (low, high, float(low), DAYS_EMPLOYED_PENSIONER if name == "DAYS_EMPLOYED" else high):
+        _same_as_the_scalar_path({**EXAMPLE_LOW_RISK, name: value, "SK_ID_CURR": "ref-1"})
