@@ -11,7 +11,8 @@ each against `mlflow models serve` on the same `model/` (started by this command
    printed too), against `/invocations` of `mlflow models serve` with both clients; the ratios use
    MLflow's faster one, so they never flatter the service.
 3. Throughput at concurrency 16 over REST with `wrk` (C, so the load generator takes little of the
-   2 cores); the same against `mlflow models serve`. Errors = non-2xx answers + socket errors.
+   2 cores); the same against `mlflow models serve`. Errors = non-2xx answers + socket errors; req/s
+   counts the 2xx answers only, and any error fails the target.
 4. Batches of 10,000 production rows: the model alone, `Scorer.score_batch` (validate -> decide),
    REST `/api/v1/score/batch` (JSON, validation, log), against `/invocations` with 10,000 rows.
 
@@ -199,7 +200,11 @@ def wrk(port: int, path: str, bodies: list[bytes], *, seconds: int, connections:
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if socket:
         errors += sum(int(g) for g in socket.groups())
-    return {"rps": number(r"Requests/sec:\s+([\d.]+)"), "errors": errors, "p50_ms": ms("50"), "p99_ms": ms("99")}
+    requests = number(r"(\d+) requests in")
+    # wrk's Requests/sec counts every answer; only the 2xx ones are scored requests
+    ok_share = max(0.0, 1 - errors / requests) if requests else 0.0
+    rps = number(r"Requests/sec:\s+([\d.]+)") * ok_share
+    return {"rps": rps, "requests": requests, "errors": errors, "p50_ms": ms("50"), "p99_ms": ms("99")}
 
 
 def _start_service(tmp: Path) -> tuple[subprocess.Popen, int]:
@@ -415,7 +420,10 @@ def main() -> None:
         "REST vs mlflow serve (p50 ratio)": baseline_ms / p50("REST /api/v1/score, lean client")
         if baseline_ms
         else None,
-        "REST req/s at concurrency 16": load.get("service", {}).get("rps"),
+        # any error fails the target: it is ">= 1,000 scored requests/s with no error"
+        "REST req/s at concurrency 16": None
+        if load.get("service", {}).get("errors")
+        else load.get("service", {}).get("rps"),
         "batch rows/s (model, 10k rows)": batches["model alone, Booster (2 threads)"],
         "explanation p50 ms (REST, lean client)": p50("REST ?explain=true, lean client"),
     }
@@ -423,7 +431,7 @@ def main() -> None:
     for name, (op, target) in TARGETS.items():
         value = measured[name]
         ok = value is not None and (value <= target if op == "<=" else value >= target)
-        shown = "not measured" if value is None else f"{value:,.2f}"
+        shown = "not measured, or errors" if value is None else f"{value:,.2f}"
         print(f"  {'met   ' if ok else 'MISSED'}  {name}: {shown} (target {op} {target:,g})")
     print(f"\ncpu count {os.cpu_count()}, python {sys.version.split()[0]}")
     if args.json:

@@ -5,8 +5,8 @@ session after the answer has been delivered: a message queue (an LRU of 2,000, ~
 asyncio primitives) and an empty set of pending event ids (never removed, and scanned linearly by every
 later `/call/.../<event_id>` read). Its per-event analytics for the built-in dashboard (off here) keep
 10,000 more entries. Measured before this sweep: +28 MB per 800 calls until the LRU fills, then still
-climbing. A session with no pending event and no undelivered message is exactly what Gradio itself
-re-creates on the next join, so dropping it loses nothing.
+climbing. A session with no pending event, no undelivered message and no reader is exactly what Gradio
+itself re-creates on the next join, so dropping it loses nothing.
 
 These are Gradio internals (pinned in requirements.txt); if they move, the janitor logs it once and stops,
 and `tests/service/test_gradio.py` fails on the bounded-bookkeeping test.
@@ -32,20 +32,31 @@ class GradioSessionJanitor:
         self._every_s = every_s
         self._gauges = gauges if gauges is not None else {}
         self._task: asyncio.Task[None] | None = None
+        self._idle_before: dict[str, int] = {}  # session -> id() of its message queue at the last sweep
         self.swept = 0
 
     def sweep(self) -> int:
-        """Drop finished sessions; runs on the server's event loop, so no Gradio coroutine is mid-update."""
+        """Drop finished sessions; runs on the server's event loop, so no Gradio coroutine is mid-update.
+
+        A session goes only when two sweeps in a row saw it idle with the same message queue and nobody
+        waiting on that queue: a stream still reading it (a second `/call` read, a reconnect) would
+        otherwise find its session gone when it closes.
+        """
         queue: Any = self._blocks._queue
         pending: dict[str, set[str]] = queue.pending_event_ids_session
         messages: dict[str, Any] = queue.pending_messages_per_session
-        done = [s for s, ids in pending.items() if not ids and _empty(messages.get(s))]
+        idle = {
+            s: id(q)
+            for s, q in messages.items()
+            if not pending.get(s) and q.empty() and not q._getters  # asyncio.Queue's waiting readers
+        }
+        idle.update({s: 0 for s, ids in pending.items() if not ids and s not in messages})
+        done = [s for s, marker in idle.items() if self._idle_before.get(s) == marker]
         for session in done:
-            del pending[session]
+            pending.pop(session, None)
             messages.pop(session, None)
-        # Message queues of sessions that never had an event id registered (or lost it to a cancel).
-        for session in [s for s, q in messages.items() if s not in pending and _empty(q)]:
-            del messages[session]
+            del idle[session]
+        self._idle_before = idle
         queue.ANALYTICS_MAX_EVENTS = min(queue.ANALYTICS_MAX_EVENTS, ANALYTICS_CAP)
         self.swept += len(done)
         self._gauges["gradio_sessions_tracked"] = len(pending)
@@ -68,7 +79,3 @@ class GradioSessionJanitor:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-
-def _empty(message_queue: Any) -> bool:
-    return message_queue is None or message_queue.empty()
