@@ -46,10 +46,10 @@ sys.path.insert(0, str(ROOT))
 
 from monitoring.log import PredictionLog, build_prediction_row  # noqa: E402
 from scoring.data import production_stream  # noqa: E402
-from scoring.features import FEATURE_NAMES, build_features, encode_frame  # noqa: E402
+from scoring.features import FEATURE_NAMES, build_features, encode_frame, encode_record  # noqa: E402
 from scoring.model import load_model  # noqa: E402
 from scoring.predict import Scorer  # noqa: E402
-from scoring.validation import validate_encoded  # noqa: E402
+from scoring.validation import validate_application, validate_encoded  # noqa: E402
 from service.api import decode_json  # noqa: E402
 from service.ui.batch_tab import frame_to_payloads  # noqa: E402
 
@@ -256,6 +256,9 @@ def stage_table(n: int, payloads: list[dict[str, Any]], features: np.ndarray) ->
     out["model call: Booster.predict (numpy)"] = timed(lambda i: model.booster.predict(one(i), num_threads=1), n)
     out["model call: C single-row path (served)"] = timed(lambda i: model.predict(one(i)), n)
     out["JSON decoding (decode_json)"] = timed(lambda i: decode_json(bodies[i % len(bodies)]), n)
+    out["validation + encoding, before: two passes"] = timed(
+        lambda i: encode_record(validate_application(pick(i))[0]), n
+    )  # the previous request path, still the fallback: the same run gives the before/after ratio
     out["validation + encoding (validate_encoded)"] = timed(lambda i: validate_encoded(pick(i)), n)
     rows = [np.array([validate_encoded(p)[2]]) for p in payloads]
     out["features (build_features, 1 row)"] = timed(lambda i: build_features(rows[i % len(rows)]), n)

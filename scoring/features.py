@@ -45,10 +45,6 @@ FEATURE_NAMES: tuple[str, ...] = (*_MODEL_RAW, *ENGINEERED)
 CATEGORICAL_FEATURES: tuple[str, ...] = tuple(c for c in _MODEL_RAW if c in CATEGORY_CODES)
 
 
-def _col(raw: np.ndarray, name: str) -> np.ndarray:
-    return raw[:, RAW_INDEX[name]]
-
-
 _N_BASE = len(_MODEL_RAW)
 _OUT = {name: _N_BASE + i for i, name in enumerate(ENGINEERED)}
 _EMPLOYED_IN_BASE = _MODEL_RAW.index("DAYS_EMPLOYED")
