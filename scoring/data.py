@@ -393,17 +393,11 @@ def _draw_household(
     c["CNT_CHILDREN"] = children
     c["CNT_FAM_MEMBERS"] = (children + np.where(couple, 2, 1)).astype(float)
 
-    housing = (
-        "House / apartment",
-        "With parents",
-        "Municipal apartment",
-        "Rented apartment",
-        "Office apartment",
-        "Co-op apartment",
-    )
+    housing = FIELDS["NAME_HOUSING_TYPE"].categories
     housing_freq = categorical["NAME_HOUSING_TYPE"]["freq"]
+    younger = {"With parents": -1.4, "Rented apartment": -0.5}  # age shift of the label's odds
     house = _choice_by_age(
-        rng, age_z, np.array([housing_freq[h] for h in housing]), np.array([0.0, -1.4, 0.0, -0.5, 0.0, 0.0])
+        rng, age_z, np.array([housing_freq[h] for h in housing]), np.array([younger.get(h, 0.0) for h in housing])
     )
     c["NAME_HOUSING_TYPE"] = np.array(_codes("NAME_HOUSING_TYPE", housing))[house]
 
