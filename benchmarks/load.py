@@ -20,9 +20,6 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +31,8 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.server import start_server
+
 SCORE, BATCH = "/api/v1/score", "/api/v1/score/batch"
 MAX_RSS_GROWTH = 0.10
 
@@ -244,42 +242,6 @@ def check_log(log_dir: Path, acknowledged: list[str]) -> dict[str, int]:
 # ----------------------------------------------------------------------------------------------- CLI
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def spawn_server(folder: Path, *, env: dict[str, str] | None = None, wait: float = 120) -> tuple[subprocess.Popen, str]:
-    """`python app.py` on 127.0.0.1 and a free port, logging into `folder`; waits for /healthz."""
-    port = _free_port()
-    full_env = {
-        **os.environ,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "PREDICTION_LOG_DIR": str(folder / "predictions"),
-        "HISTORY_DIR": str(folder / "history"),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        **(env or {}),
-    }
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")],
-        cwd=ROOT,
-        env=full_env,
-        stdout=(folder / "server.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + wait
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"the server did not start; see {folder / 'server.log'}")
-
-
 def verdict(result: LoadResult, log_check: dict[str, int] | None) -> list[str]:
     """What failed, in words; empty when the run passed."""
     failures = []
@@ -308,12 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     payloads = sample_payloads()
-    process = None
+    server = None
     with tempfile.TemporaryDirectory(prefix="load-") as tmp:
         url, pid, log_dir = args.url, args.pid, args.log_dir
         if url is None:
-            process, url = spawn_server(Path(tmp))
-            pid, log_dir = process.pid, Path(tmp) / "predictions"
+            server = start_server(Path(tmp))
+            url, pid, log_dir = server.url, server.pid, server.log_dir
         try:
             result = load(
                 url,
@@ -328,9 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             log_check = check_log(log_dir, result.acknowledged) if log_dir else None
         finally:
-            if process is not None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(30)
+            if server is not None:
+                server.stop(timeout=30)
     report = {**result.summary(), "log": log_check}
     failures = verdict(result, log_check)
     print(json.dumps({**report, "failures": failures}, indent=2))

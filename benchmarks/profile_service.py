@@ -4,7 +4,7 @@
     python -m benchmarks.profile_service --seconds 60     # steadier numbers on a quiet machine
     python -m benchmarks.profile_service --json out.json --prof out.prof   # keep the raw results
 
-It starts `python app.py` for real (like tests/conftest.py::start_server: free port on 127.0.0.1, its
+It starts `python app.py` for real (benchmarks/server.py, as the tests do: free port on 127.0.0.1, its
 own prediction log folder) and drives POST /api/v1/score with `production_stream` applications from
 `--concurrency` keep-alive connections. The client is a few lines of asyncio on raw sockets, so that
 the load generator, which shares the machine's cores with the server, costs as little as possible.
@@ -30,7 +30,6 @@ import os
 import pstats
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.server import ROOT, Server, start_server
+
 SCORE = "/api/v1/score"
 
 # Stages of a REST request, each named by the functions that run it: (stage, file suffix, functions).
@@ -69,66 +69,10 @@ OUTSIDE = "HTTP/ASGI + framework (uvicorn, starlette, FastAPI, gradio mount)"
 # ------------------------------------------------------------------------------------------- server
 
 
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    folder: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(folder: Path, *, profile_to: Path | None = None, wait: float = 120) -> Server:
-    """`python app.py` on a free 127.0.0.1 port (under the cProfile switch when `profile_to` is given)."""
-    import httpx
-
-    folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "PREDICTION_LOG_DIR": str(folder / "predictions"),
-        "HISTORY_DIR": str(folder / "history"),
-        "MODEL_DIR": str(ROOT / "model"),
-        "PYTHONUNBUFFERED": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-    }
-    command = [sys.executable, str(ROOT / "app.py")]
-    if profile_to is not None:
-        command = [sys.executable, "-m", "benchmarks.profile_service", "--serve-profiled", str(profile_to)]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=(folder / "server.log").open("wb"), stderr=subprocess.STDOUT
-    )
-    server = Server(f"http://127.0.0.1:{port}", process, folder)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}; see {folder / 'server.log'}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
-                return server
-        time.sleep(0.2)
-    server.stop(signal.SIGKILL)
-    raise RuntimeError(f"the server did not start in {wait:.0f} s; see {folder / 'server.log'}")
+def start_profiled_server(folder: Path, profile_to: Path) -> Server:
+    """The service under the cProfile switch (see `serve_profiled`)."""
+    command = [sys.executable, "-m", "benchmarks.profile_service", "--serve-profiled", str(profile_to)]
+    return start_server(folder, command=command)
 
 
 def serve_profiled(out: Path) -> int:
@@ -454,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if not args.no_cprofile:
             prof = args.prof or tmp / "server.prof"
-            profiled = start_server(tmp / "profiled", profile_to=prof)
+            profiled = start_profiled_server(tmp / "profiled", prof)
             try:
                 drive(profiled, requests, seconds=args.warmup, concurrency=4)
                 profiled.process.send_signal(signal.SIGUSR1)

@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.server import Server, start_server  # noqa: E402
 from monitoring.log import PredictionLog, build_prediction_row  # noqa: E402
 from scoring.data import production_stream  # noqa: E402
 from scoring.features import FEATURE_NAMES, build_features, encode_frame, encode_record  # noqa: E402
@@ -63,12 +63,6 @@ TARGETS = {  # issue 7, on this 2-core machine
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def timed(fn: Callable[[int], object], n: int, warmup: int = 30) -> np.ndarray:
     for i in range(warmup):
         fn(i)
@@ -78,42 +72,6 @@ def timed(fn: Callable[[int], object], n: int, warmup: int = 30) -> np.ndarray:
         fn(i)
         out[i] = (time.perf_counter() - started) * 1000
     return out
-
-
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"{url} did not answer in {timeout}s")
-
-
-def start(cmd: list[str], env: dict[str, str], health: str, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=log.open("wb"),  # noqa: S603
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    wait_http(health, proc)
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _payloads(n: int, seed: int) -> tuple[list[dict[str, Any]], np.ndarray]:
@@ -197,9 +155,9 @@ def wrk(port: int, path: str, bodies: list[bytes], *, seconds: int, connections:
         return float(found.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[found.group(2)]
 
     errors = number(r"Non-2xx or 3xx responses: (\d+)")
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if socket:
-        errors += sum(int(g) for g in socket.groups())
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if socket_errors:
+        errors += sum(int(g) for g in socket_errors.groups())
     requests = number(r"(\d+) requests in")
     # wrk's Requests/sec counts every answer; only the 2xx ones are scored requests
     ok_share = max(0.0, 1 - errors / requests) if requests else 0.0
@@ -207,36 +165,16 @@ def wrk(port: int, path: str, bodies: list[bytes], *, seconds: int, connections:
     return {"rps": rps, "requests": requests, "errors": errors, "p50_ms": ms("50"), "p99_ms": ms("99")}
 
 
-def _start_service(tmp: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    proc = start(
-        [sys.executable, "app.py"],
-        {
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "PREDICTION_LOG_DIR": str(tmp / "log"),
-            "HISTORY_DIR": str(tmp / "history"),
-            "LOG_LEVEL": "WARNING",
-            "ALERT_EVERY_S": "3600",
-        },
-        f"http://127.0.0.1:{port}/healthz",
-        tmp / "app.log",
-    )
-    return proc, port
-
-
-def _start_mlflow(tmp: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
+def _start_mlflow(tmp: Path) -> Server:
     mlflow_bin = str(Path(sys.executable).with_name("mlflow"))
-    cmd = [mlflow_bin, "models", "serve", "-m", "model", "--env-manager", "local", "-h", "127.0.0.1"]
-    proc = start(
-        [*cmd, "-p", str(port), "-w", "1"],
+    serve = f'exec "{mlflow_bin}" models serve -m model --env-manager local -h 127.0.0.1 -p "$PORT" -w 1'
+    return start_server(
+        tmp / "mlflow",
+        command=["sh", "-c", serve],
         # it execs `uvicorn` by name: the venv's bin must be on PATH
-        {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
-        f"http://127.0.0.1:{port}/ping",
-        tmp / "mlflow.log",
+        env={"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
+        health="/ping",
     )
-    return proc, port
 
 
 def stage_table(n: int, payloads: list[dict[str, Any]], features: np.ndarray) -> dict[str, np.ndarray]:
@@ -326,10 +264,11 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     doors: dict[str, np.ndarray] = {}
     load: dict[str, dict[str, float]] = {}
-    procs = []
+    servers: list[Server] = []
     try:
-        app, port = _start_service(tmp)
-        procs.append(app)
+        app = start_server(tmp / "service", env={"LOG_LEVEL": "WARNING", "ALERT_EVERY_S": "3600"})
+        servers.append(app)
+        port = app.port
         lean = Lean(port)
         doors["REST /api/v1/score, lean client"] = timed(lambda i: lean.post("/api/v1/score", bodies[i % 300]), args.n)
         doors["REST ?explain=true, lean client"] = timed(
@@ -361,8 +300,9 @@ def main() -> None:
 
         baseline_ms = baseline_rps = baseline_batch = None
         if not args.skip_mlflow:
-            mlflow_proc, mport = _start_mlflow(tmp)
-            procs.append(mlflow_proc)
+            mlflow_server = _start_mlflow(tmp)
+            servers.append(mlflow_server)
+            mport = mlflow_server.port
             mlean = Lean(mport)
             mbodies = [_mlflow_body(features[i : i + 1]) for i in range(300)]
             doors["mlflow models serve /invocations, lean client"] = timed(
@@ -389,8 +329,8 @@ def main() -> None:
                 load["mlflow models serve"] = wrk(mport, "/invocations", mbodies[:100], seconds=args.seconds)
                 baseline_rps = load["mlflow models serve"]["rps"] or None
     finally:
-        for proc in procs:
-            stop(proc)
+        for server in servers:
+            server.stop()
 
     pyfunc_us = float(np.percentile(stages["model call: MLflow pyfunc (DataFrame)"], 50))
     print(f"\n1. Stages of one request, in process (µs; n={args.n}; ratio = pyfunc model call p50 / p50)\n")

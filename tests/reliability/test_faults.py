@@ -200,16 +200,8 @@ def _can_mount_read_only(tmp: Path) -> bool:
 
 def start_with_unwritable_log(tmp: Path, *, policy: str) -> tuple[Server, str]:
     """The server with a prediction log folder that really refuses writes, even to root."""
-    port, log_dir = free_port(), tmp / "predictions"
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "MODEL_DIR": str(MODEL_DIR),
-        "HISTORY_DIR": str(tmp / "history"),
-        "LOG_WRITE_POLICY": policy,
-        "PYTHONUNBUFFERED": "1",
-    }
+    log_dir = tmp / "predictions"
+    env = {"LOG_WRITE_POLICY": policy}
     command = [sys.executable, str(ROOT / "app.py")]
     if _can_mount_read_only(tmp):
         method = "read-only bind mount (EROFS)"
@@ -229,19 +221,7 @@ def start_with_unwritable_log(tmp: Path, *, policy: str) -> tuple[Server, str]:
         (tmp / "not-a-folder").write_text("")
         log_dir = tmp / "not-a-folder" / "predictions"
     env["PREDICTION_LOG_DIR"] = str(log_dir)
-    stdout = tmp / "server.log"
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout.open("wb"), stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", log_dir, process, stdout, env)
-    wait_until(lambda: process.poll() is not None or _answers(server.url), timeout=90, what="server start")
-    assert process.poll() is None, server.output()[-2000:]
-    return server, method
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return start_server(tmp, env=env, command=command), method
 
 
 @pytest.mark.parametrize("policy", ["refuse", "serve"])
