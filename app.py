@@ -24,7 +24,8 @@ from monitoring.hub import HubSync
 from monitoring.log import PredictionLog
 from monitoring.notify import WebhookNotifier
 from monitoring.watch import AlertWatcher, rules_from_settings
-from scoring.model import ModelLoadError, load_model
+from scoring.errors import ModelLoadError
+from scoring.model import load_model
 from scoring.predict import Scorer
 from service.api import create_api
 from service.metrics import Metrics

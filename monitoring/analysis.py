@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from scoring.errors import MonitoringError
 from scoring.schema import FIELDS
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,6 @@ WINDOWS: dict[str, timedelta | None] = {
     "last 7 days": timedelta(days=7),
     "all": None,
 }
-
-
-class MonitoringError(RuntimeError):
-    """The monitoring could not be fitted or computed (bad reference, NannyML failure)."""
 
 
 # --------------------------------------------------------------------------------------- chunking

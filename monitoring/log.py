@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from scoring.errors import LogWriteError
 from scoring.schema import CATEGORICAL as CATEGORICAL_COLUMNS
 from scoring.schema import FIELDS, ID_COLUMN, RAW_COLUMNS
 
@@ -66,14 +67,6 @@ SHARD_GLOB = "date=*/*.jsonl"
 LEDGER_NAME = ".sync/ledger.json"
 _DEFAULT_MAX_SHARD_BYTES = 64 * 1024 * 1024  # bounds what one scheduled push has to re-upload
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-class LogError(Exception):
-    """Base class of the prediction-log errors."""
-
-
-class LogWriteError(LogError):
-    """A row could not be written durably; the caller decides whether to fail the request."""
 
 
 # ---------------------------------------------------------------------------------------------- rows

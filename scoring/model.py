@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from scoring.errors import ModelLoadError
 from scoring.features import CATEGORICAL_FEATURES, FEATURE_NAMES
 from scoring.schema import FIELDS
 
@@ -25,10 +26,6 @@ log = logging.getLogger(__name__)
 
 METADATA_FILE = "metadata.json"
 REFERENCE_FILE = "reference.parquet"
-
-
-class ModelLoadError(RuntimeError):
-    """The model folder is missing, incomplete or does not match this code."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from scoring.errors import InvalidInput
 from scoring.features import CATEGORY_CODES, FEATURE_NAMES, RAW_INDEX, build_features, display_value
 from scoring.model import Factor, ScoringModel
 from scoring.schema import DAYS_EMPLOYED_PENSIONER, RAW_COLUMNS
-from scoring.validation import ValidationError, validate_encoded, validate_many
+from scoring.validation import validate_encoded, validate_many
 
 TOP_FACTORS = 5
 _EMPLOYED = RAW_INDEX["DAYS_EMPLOYED"]
@@ -60,7 +61,7 @@ class Score:
 @dataclass(slots=True)
 class BatchResult:
     scores: dict[int, Score] = field(default_factory=dict)
-    errors: dict[int, ValidationError] = field(default_factory=dict)
+    errors: dict[int, InvalidInput] = field(default_factory=dict)
     inference_ms: float = 0.0
 
 
@@ -110,7 +111,7 @@ class Scorer:
         return "refuse" if probability >= self.model.threshold else "approve"
 
     def score(self, payload: Any, *, explain: bool = False) -> Score:
-        """Score one application; raise ValidationError naming the field and the reason."""
+        """Score one application; raise InvalidInput naming the field and the reason."""
         clean, client_ref, row = validate_encoded(payload)
         raw = np.array([row], dtype=np.float64)
         features = build_features(raw)

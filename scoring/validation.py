@@ -2,7 +2,7 @@
 
 A payload is a JSON object keyed by Home Credit field names. Every problem is reported with the
 field it concerns and the reason, so a caller can fix its request without guessing. Validation
-never raises anything but `ValidationError`, whatever it is given.
+never raises anything but `InvalidInput`, whatever it is given.
 """
 
 from __future__ import annotations
@@ -12,35 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scoring.errors import InvalidInput, Problem
 from scoring.schema import DAYS_EMPLOYED_PENSIONER, DAYS_PER_YEAR, FIELDS, ID_COLUMN, REQUIRED, Field
 
 MAX_CATEGORY_LENGTH = 100
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    field: str | None
-    kind: str  # unknown_field | missing_field | wrong_type | unknown_category | out_of_range | not_an_object
-    message: str
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {"field": self.field, "kind": self.kind, "message": self.message}
-
-
-class ValidationError(ValueError):
-    """One or more problems with an application; `problems[0]` is the one to show first."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems))
-
-    @property
-    def field(self) -> str | None:
-        return self.problems[0].field
-
-    @property
-    def kind(self) -> str:
-        return self.problems[0].kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +85,13 @@ def _describe(value: Any) -> str:
 
 
 def validate_application(payload: Any) -> tuple[dict[str, Any], str | None]:
-    """Return (clean fields, client reference) or raise ValidationError listing every problem.
+    """Return (clean fields, client reference) or raise InvalidInput listing every problem.
 
     Clean fields hold only the Home Credit fields that were given and not null; the client
     reference (SK_ID_CURR) is returned apart because it must never reach the model.
     """
     if not isinstance(payload, Mapping):
-        raise ValidationError([Problem(None, "not_an_object", f"expected a JSON object, got {_describe(payload)}")])
+        raise InvalidInput([Problem(None, "not_an_object", f"expected a JSON object, got {_describe(payload)}")])
     clean: dict[str, Any] = {}
     problems: list[Problem] = []
     client_ref = None
@@ -146,7 +121,7 @@ def validate_application(payload: Any) -> tuple[dict[str, Any], str | None]:
         if name not in clean and not any(p.field == name for p in problems):
             problems.append(Problem(name, "missing_field", "required field is missing or null"))
     if problems:
-        raise ValidationError(problems)
+        raise InvalidInput(problems)
     return clean, client_ref
 
 
@@ -240,7 +215,7 @@ class ValidatedBatch:
     clean: list[dict[str, Any]]
     client_refs: list[str | None]
     raw: Any  # np.ndarray, n_valid x 120 (see scoring.features)
-    errors: dict[int, ValidationError]
+    errors: dict[int, InvalidInput]
 
 
 def _column_suspects(name: str, spec: Field, values: list[Any], codes: Mapping[str, int] | None) -> tuple[Any, Any]:
@@ -299,13 +274,13 @@ def validate_many(payloads: list[Any], category_codes: Mapping[str, Mapping[str,
     refs = [row.get(ID_COLUMN) for row in rows]
     if not set(map(type, refs)) <= {int, str, type(None)}:
         suspect |= np.array([type(r) not in (int, str, type(None)) for r in refs])
-    errors: dict[int, ValidationError] = {}
+    errors: dict[int, InvalidInput] = {}
     clean: dict[int, dict[str, Any]] = {}
     client_refs: dict[int, str | None] = {}
     for i in np.flatnonzero(suspect).tolist():
         try:
             clean[i], client_refs[i] = validate_application(payloads[i])
-        except ValidationError as exc:
+        except InvalidInput as exc:
             errors[i] = exc
     indices = [i for i in range(n) if i not in errors]
     for i in indices:

@@ -16,9 +16,10 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from scoring.validation import NonFinite, ValidationError
+from scoring.errors import InvalidInput, ServiceUnavailable
+from scoring.validation import NonFinite
 from service.openapi import EXAMPLE_LOW_RISK, application_schema, components
-from service.scoring import ScoringService, ServiceUnavailable
+from service.scoring import ScoringService
 from service.settings import Settings
 
 JSON_TYPES = ("application/json", "application/problem+json")
@@ -150,7 +151,7 @@ def create_api(service: ScoringService, *, settings: Settings, readiness: Callab
             return _fail(exc, "rest", started)
         try:
             result = service.score(payload, channel="rest", explain=explain, started=started)
-        except ValidationError as exc:
+        except InvalidInput as exc:
             return _error(422, [p.as_dict() for p in exc.problems])
         except ServiceUnavailable as exc:
             return _error(503, [{"field": None, "kind": "log_unavailable", "message": str(exc)}])

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from monitoring.log import build_prediction_row, build_rejection_row
+from scoring.errors import InvalidInput, Problem, ServiceUnavailable
 from scoring.model import ScoringModel
 from scoring.predict import Score, Scorer
-from scoring.validation import Problem, ValidationError
 from service.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -25,10 +25,6 @@ log = logging.getLogger(__name__)
 class RowSink(Protocol):
     def append(self, row: dict[str, Any]) -> None: ...
     def append_many(self, rows: Sequence[dict[str, Any]]) -> None: ...
-
-
-class ServiceUnavailable(RuntimeError):
-    """The prediction could not be recorded and the policy is to refuse rather than answer unaudited."""
 
 
 @dataclass
@@ -89,12 +85,12 @@ class ScoringService:
     def score(
         self, payload: Any, *, channel: str, explain: bool = False, started: float | None = None
     ) -> dict[str, Any]:
-        """Score one application; raise ValidationError (logged as a rejection) on bad input."""
+        """Score one application; raise InvalidInput (logged as a rejection) on bad input."""
         started = time.perf_counter() if started is None else started
         request_id = uuid.uuid4().hex
         try:
             score = self.scorer.score(payload, explain=explain)
-        except ValidationError as exc:
+        except InvalidInput as exc:
             self.reject(exc, channel=channel, started=started, request_id=request_id, http_status=422)
             raise
         if self.extra_latency_s:
@@ -152,7 +148,7 @@ class ScoringService:
 
     def reject(
         self,
-        error: ValidationError | Problem | str,
+        error: InvalidInput | Problem | str,
         *,
         channel: str,
         started: float,
@@ -175,7 +171,7 @@ class ScoringService:
 
     def _rejection_row(
         self,
-        error: ValidationError | Problem | str,
+        error: InvalidInput | Problem | str,
         *,
         channel: str,
         started: float,
@@ -184,7 +180,7 @@ class ScoringService:
         kind: str | None = None,
         field: str | None = None,
     ) -> dict[str, Any]:
-        if isinstance(error, ValidationError | Problem):
+        if isinstance(error, InvalidInput | Problem):
             kind, field = kind or error.kind, field or error.field
         kind = kind or "invalid_request"
         self.metrics.count_error(channel, kind)

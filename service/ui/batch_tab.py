@@ -11,8 +11,9 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from scoring.errors import ServiceUnavailable
 from scoring.schema import FIELDS, ID_COLUMN, TARGET_COLUMN
-from service.scoring import ScoringService, ServiceUnavailable
+from service.scoring import ScoringService
 from service.ui.common import as_gradio_error
 
 CHUNK_ROWS = 500

@@ -8,8 +8,8 @@ from typing import Any
 
 import gradio as gr
 
-from scoring.validation import ValidationError
-from service.scoring import ScoringService, ServiceUnavailable
+from scoring.errors import InvalidInput, ServiceUnavailable
+from service.scoring import ScoringService
 from service.ui.batch_tab import build_batch_tab
 from service.ui.common import as_gradio_error
 from service.ui.model_tab import build_model_tab
@@ -45,7 +45,7 @@ def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Calla
         started = time.perf_counter()
         try:
             return service.score(application, channel=_channel(request), explain=bool(explain), started=started)
-        except (ValidationError, ServiceUnavailable) as exc:
+        except (InvalidInput, ServiceUnavailable) as exc:
             raise as_gradio_error(exc) from None
 
     def predict_batch(applications: list[dict], request: gr.Request = None) -> dict:

@@ -6,12 +6,11 @@ from typing import Any
 
 import gradio as gr
 
-from scoring.validation import ValidationError
-from service.scoring import ServiceUnavailable
+from scoring.errors import InvalidInput, ServiceUnavailable
 
 
-def as_gradio_error(exc: ValidationError | ServiceUnavailable) -> gr.Error:
-    if isinstance(exc, ValidationError):
+def as_gradio_error(exc: InvalidInput | ServiceUnavailable) -> gr.Error:
+    if isinstance(exc, InvalidInput):
         lines = [f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems[:10]]
         return gr.Error("Invalid application — " + " | ".join(lines), print_exception=False)
     return gr.Error(str(exc), print_exception=False)

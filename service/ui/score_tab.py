@@ -11,10 +11,10 @@ from typing import Any
 import gradio as gr
 import plotly.graph_objects as go
 
+from scoring.errors import InvalidInput, ServiceUnavailable
 from scoring.schema import DAYS_EMPLOYED_PENSIONER, DAYS_PER_YEAR, FIELDS
-from scoring.validation import ValidationError
 from service.openapi import EXAMPLE_HIGH_RISK, EXAMPLE_LOW_RISK
-from service.scoring import ScoringService, ServiceUnavailable
+from service.scoring import ScoringService
 from service.ui.common import as_gradio_error, html_escape
 
 NOT_EMPLOYED = "not employed / pensioner"
@@ -180,7 +180,7 @@ def build_score_tab(service: ScoringService) -> None:
         payload = _to_payload(dict(zip([f.name for f in FORM], fields, strict=True)), unemployed, extra)
         try:
             result = service.score(payload, channel="gradio_form", explain=want_explain, started=started)
-        except (ValidationError, ServiceUnavailable) as exc:
+        except (InvalidInput, ServiceUnavailable) as exc:
             raise as_gradio_error(exc) from None
         return result_card(result), factors_figure(result["factors"]) if want_explain else None
 

@@ -1,6 +1,6 @@
 """Property tests of the two pure gates every request passes: `decode_json` and `validate_application`.
 
-Whatever they are given, they return or raise their own error (BadRequest / ValidationError), and the
+Whatever they are given, they return or raise their own error (BadRequest / InvalidInput), and the
 error names a field, or has a kind that says why no field applies, plus a reason.
 """
 
@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from scoring.errors import InvalidInput
 from scoring.features import encode_record
 from scoring.schema import FIELDS, ID_COLUMN, REQUIRED
-from scoring.validation import NonFinite, ValidationError, validate_application, validate_encoded
+from scoring.validation import NonFinite, validate_application, validate_encoded
 from service.api import BadRequest, decode_json
 from service.openapi import EXAMPLE_LOW_RISK
 from tests.reliability.conftest import NO_FIELD_KINDS
@@ -56,7 +57,7 @@ def applications(draw: st.DrawFn) -> dict:
     return payload
 
 
-def _check_problems(error: ValidationError) -> None:
+def _check_problems(error: InvalidInput) -> None:
     assert error.problems
     for problem in error.problems:
         assert problem.kind in PROBLEM_KINDS and problem.message
@@ -68,7 +69,7 @@ def _check_problems(error: ValidationError) -> None:
 def test_validation_raises_only_validation_error_naming_the_field(payload):
     try:
         clean, _ = validate_application(payload)
-    except ValidationError as exc:
+    except InvalidInput as exc:
         _check_problems(exc)
         return
     assert set(REQUIRED) <= set(clean)
@@ -87,8 +88,8 @@ def test_the_fast_request_path_gives_the_same_verdict(payload):
     """`validate_encoded` (one pass, the request path) == `validate_application` + `encode_record`."""
     try:
         expected = validate_application(payload)
-    except ValidationError as exc:
-        with pytest.raises(ValidationError) as info:
+    except InvalidInput as exc:
+        with pytest.raises(InvalidInput) as info:
             validate_encoded(payload)
         assert [p.as_dict() for p in info.value.problems] == [p.as_dict() for p in exc.problems]
         return
@@ -108,7 +109,7 @@ def test_the_fast_request_path_gives_the_same_verdict(payload):
 def test_every_problem_can_be_sent_back_as_utf8_json(payload):
     try:
         validate_application({**EXAMPLE_LOW_RISK, **payload})
-    except ValidationError as exc:
+    except InvalidInput as exc:
         json.dumps([p.as_dict() for p in exc.problems], ensure_ascii=False).encode("utf-8")
 
 
@@ -158,7 +159,7 @@ def test_decode_json_raises_only_bad_request_with_a_reason(body):
         return
     try:  # and whatever decodes, validation still answers with its own error only
         validate_application(value)
-    except ValidationError as exc:
+    except InvalidInput as exc:
         _check_problems(exc)
 
 

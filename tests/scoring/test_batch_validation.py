@@ -7,9 +7,10 @@ import random
 import numpy as np
 import pytest
 
+from scoring.errors import InvalidInput
 from scoring.features import CATEGORY_CODES, encode_record
 from scoring.schema import FIELDS, RAW_COLUMNS
-from scoring.validation import NonFinite, ValidationError, validate_application, validate_many
+from scoring.validation import NonFinite, validate_application, validate_many
 
 BAD_VALUES = [
     "abc",
@@ -60,7 +61,7 @@ def _verdicts(payloads):
     for payload in payloads:
         try:
             verdicts.append(validate_application(payload))
-        except ValidationError as exc:
+        except InvalidInput as exc:
             verdicts.append(exc)
     return verdicts
 
@@ -71,7 +72,7 @@ def test_same_verdicts_as_the_row_validator(applications, seed):
     payloads = [a if rng.random() < 0.5 else _mutate(a, rng) for a in applications]
     batch = validate_many(payloads, CATEGORY_CODES)
     expected = _verdicts(payloads)
-    expected_errors = {i: v for i, v in enumerate(expected) if isinstance(v, ValidationError)}
+    expected_errors = {i: v for i, v in enumerate(expected) if isinstance(v, InvalidInput)}
     assert set(batch.errors) == set(expected_errors)
     for i, error in batch.errors.items():
         assert [p.as_dict() for p in error.problems] == [p.as_dict() for p in expected_errors[i].problems]

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from scoring.errors import ModelLoadError
 from scoring.features import FEATURE_NAMES, build_features, encode_frame, feature_frame
-from scoring.model import METADATA_FILE, REFERENCE_FILE, ModelLoadError, load_model
+from scoring.model import METADATA_FILE, REFERENCE_FILE, load_model
 from scoring.schema import RAW_COLUMNS
 from service.openapi import EXAMPLE_HIGH_RISK, EXAMPLE_LOW_RISK
 from tests.conftest import MODEL_DIR

@@ -6,13 +6,14 @@ import math
 
 import pytest
 
+from scoring.errors import InvalidInput
 from scoring.schema import DAYS_EMPLOYED_PENSIONER, FIELDS, REQUIRED
-from scoring.validation import NonFinite, ValidationError, validate_application
+from scoring.validation import NonFinite, validate_application
 from service.openapi import EXAMPLE_HIGH_RISK, EXAMPLE_LOW_RISK
 
 
 def _problem(payload):
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInput) as info:
         validate_application(payload)
     return info.value
 
