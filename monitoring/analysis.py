@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from scoring.costs import BUSINESS_VALUE_MATRIX, cost_per_1000
 from scoring.errors import MonitoringError
 from scoring.schema import FIELDS
 
@@ -60,8 +61,6 @@ CONTINUOUS_METHODS = ("jensen_shannon", "kolmogorov_smirnov")
 CATEGORICAL_METHODS = ("jensen_shannon", "l_infinity")
 # Business value of each (truth, decision) cell, refuse = 1: a missed defaulter costs 10, a refused
 # good client 1 (scoring.evaluation). NannyML maximises value, so cost = -value.
-FN_COST, FP_COST = 10.0, 1.0
-BUSINESS_VALUE_MATRIX = [[0.0, -FP_COST], [-FN_COST, 0.0]]  # [[TN, FP], [FN, TP]]
 # A label absent from the reference alerts once it reaches 1% of a chunk's rows: labels rarer than one
 # in a few thousand are simply missing from a reference of a few thousand rows and would alert forever.
 UNSEEN_RATE = 0.01
@@ -568,7 +567,7 @@ def _realized(data: pd.DataFrame, estimates: pd.DataFrame) -> np.ndarray:
         labelled = part[part[Y_TRUE].notna()]
         y, p, d = labelled[Y_TRUE].to_numpy(), labelled[SCORE_COLUMN].to_numpy(), labelled[Y_PRED].to_numpy()
         auc = roc_auc_score(y, p) if len(np.unique(y)) == 2 else np.nan
-        cost = (FN_COST * np.sum((y == 1) & (d == 0)) + FP_COST * np.sum((y == 0) & (d == 1))) * 1000 / max(len(y), 1)
+        cost = cost_per_1000(y, d)
         values[(chunk, "roc_auc")], values[(chunk, "business_cost_per_1000")] = auc, cost
     return np.array([values.get((c, m), np.nan) for c, m in zip(estimates["chunk"], estimates["metric"], strict=True)])
 

@@ -18,21 +18,10 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-FN_COST = 10.0
-FP_COST = 1.0
+from scoring.costs import business_cost, cost_per_1000, decide
+
 THRESHOLD_GRID = np.round(np.arange(0.01, 0.99, 0.005), 3)
 AGE_BANDS = (18, 30, 40, 50, 60, 101)
-
-
-def decide(probability: np.ndarray, threshold: float) -> np.ndarray:
-    """1 = refuse (predicted default). Refuse at or above the threshold."""
-    return (probability >= threshold).astype(np.int64)
-
-
-def business_cost(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    fn = np.sum((y_true == 1) & (y_pred == 0))
-    fp = np.sum((y_true == 0) & (y_pred == 1))
-    return float(FN_COST * fn + FP_COST * fp)
 
 
 def cost_curve(y_true: np.ndarray, probability: np.ndarray) -> pd.DataFrame:
@@ -51,7 +40,7 @@ def classification_metrics(y_true: np.ndarray, probability: np.ndarray, threshol
     return {
         "roc_auc": float(roc_auc_score(y_true, probability)),
         "business_cost": business_cost(y_true, y_pred),
-        "business_cost_per_1000": business_cost(y_true, y_pred) * 1000 / len(y_true),
+        "business_cost_per_1000": cost_per_1000(y_true, y_pred),
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "precision": float(precision_score(y_true, y_pred, zero_division=0)),
         "recall": float(recall_score(y_true, y_pred, zero_division=0)),

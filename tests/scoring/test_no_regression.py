@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.evaluation import classification_metrics, decide, fairness_table
+from scoring.costs import decide
+from scoring.evaluation import classification_metrics, fairness_table
 from scoring.features import build_features, encode_frame, feature_frame
 from scoring.model import REFERENCE_FILE
 from scoring.runtimes import TOLERANCE, make_predictor
