@@ -32,6 +32,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from scoring.errors import SERVER_KINDS
+
 Kind = Literal["latency", "inference", "errors", "traffic", "storage", "drift"]
 Severity = Literal["info", "warning", "critical"]
 KINDS: tuple[Kind, ...] = ("latency", "inference", "errors", "traffic", "storage", "drift")
@@ -39,7 +41,7 @@ SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 BATCH_CHANNELS = frozenset({"rest_batch", "gradio_batch"})
 # Server-side refusals: the request was fine, we were not. Everything else in the rejection log is the
 # client's doing (validation, auth, size), which is why the two are judged separately.
-SERVER_ERROR_KINDS = frozenset({"log_write_failed", "log_unavailable", "internal"})
+SERVER_ERROR_KINDS = frozenset(SERVER_KINDS)
 _MAD_TO_SIGMA = 1.4826  # makes the MAD comparable to a standard deviation for normal data
 
 

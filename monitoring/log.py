@@ -50,17 +50,6 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 Channel = Literal["rest", "rest_batch", "gradio_form", "gradio_api", "gradio_batch", "mcp"]
 CHANNELS: tuple[str, ...] = get_args(Channel)
-ERROR_KINDS = (
-    "validation",
-    "unknown_field",
-    "missing_field",
-    "wrong_type",
-    "out_of_range",
-    "too_large",
-    "auth",
-    "batch_too_large",
-    "internal",
-)
 Decision = Literal["approve", "refuse"]
 KINDS = {"prediction": "predictions", "rejection": "rejections"}  # row kind -> file prefix
 SHARD_GLOB = "date=*/*.jsonl"

@@ -32,6 +32,20 @@ PROBLEM_KINDS = (
     "out_of_range",
     "not_an_object",
 )
+# Refusals made by a door before validation (REST body checks, access control, limits).
+REQUEST_KINDS = (
+    "invalid_json",
+    "duplicate_key",
+    "empty_body",
+    "wrong_content_type",
+    "too_large",
+    "batch_too_large",
+    "auth",
+)
+# Failures of the service itself: a request refused for these is the service's fault (5xx).
+SERVER_KINDS = ("log_write_failed", "log_unavailable", "internal")
+# Every `error_kind` a rejection row of the prediction log may carry.
+ERROR_KINDS = PROBLEM_KINDS + REQUEST_KINDS + SERVER_KINDS
 
 
 class ServiceError(Exception):
