@@ -26,11 +26,11 @@ import pandas as pd
 
 from monitoring.analysis import AnalysisJob, AnalysisRunner, Chunking, DriftMonitor, load_reference
 from monitoring.log import PredictionLog, build_prediction_row, read_log
-from scoring.data import production_stream
 from scoring.features import build_features, encode_frame
 from scoring.model import load_model
 from scoring.predict import Scorer
 from scoring.schema import RAW_COLUMNS
+from scoring.synth.generate import production_stream
 
 MODEL_DIR = Path("model")
 

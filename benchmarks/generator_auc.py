@@ -17,8 +17,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from scoring.data import generate_applications
 from scoring.schema import CATEGORICAL, DAYS_EMPLOYED_PENSIONER, ID_COLUMN, PROTECTED_COLUMNS, TARGET_COLUMN
+from scoring.synth.generate import generate_applications
 
 PARAMS = {
     "objective": "binary",

@@ -103,11 +103,10 @@ def rss_kb(pid: int) -> int:
 
 def sample_payloads(count: int = 300, *, seed: int = 123) -> list[dict[str, Any]]:
     """Applicants of the production population, as API payloads (missing fields left out)."""
-    from scoring.data import production_stream
-    from service.ui.batch_tab import frame_to_payloads
+    from scoring.payloads import frame_to_payloads
+    from scoring.synth.generate import production_stream
 
-    frame = production_stream(count, seed=seed).drop(columns=["TARGET", "SK_ID_CURR"], errors="ignore")
-    return frame_to_payloads(frame.astype(object).where(frame.notna(), None))
+    return frame_to_payloads(production_stream(count, seed=seed), drop=("TARGET", "SK_ID_CURR"))
 
 
 # ------------------------------------------------------------------------------------------- traffic

@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve_profiled(args.serve_profiled)
 
     sys.path.insert(0, str(ROOT))
-    from scoring.data import production_stream
+    from scoring.synth.generate import production_stream
 
     frame = production_stream(2_000, seed=321).drop(columns=["TARGET", "SK_ID_CURR"])
     payloads = [

@@ -45,13 +45,13 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.server import Server, start_server  # noqa: E402
 from monitoring.log import PredictionLog, build_prediction_row  # noqa: E402
-from scoring.data import production_stream  # noqa: E402
 from scoring.features import FEATURE_NAMES, build_features, encode_frame, encode_record  # noqa: E402
 from scoring.model import load_model  # noqa: E402
+from scoring.payloads import frame_to_payloads  # noqa: E402
 from scoring.predict import Scorer  # noqa: E402
+from scoring.synth.generate import production_stream  # noqa: E402
 from scoring.validation import validate_application, validate_encoded  # noqa: E402
 from service.api import decode_json  # noqa: E402
-from service.ui.batch_tab import frame_to_payloads  # noqa: E402
 
 BATCH_ROWS = 10_000
 TARGETS = {  # issue 7, on this 2-core machine
@@ -77,7 +77,7 @@ def timed(fn: Callable[[int], object], n: int, warmup: int = 30) -> np.ndarray:
 def _payloads(n: int, seed: int) -> tuple[list[dict[str, Any]], np.ndarray]:
     frame = production_stream(n, seed=seed)
     inputs = frame.drop(columns=["TARGET", "SK_ID_CURR"])
-    return frame_to_payloads(inputs.astype(object).where(inputs.notna(), None)), build_features(encode_frame(frame))
+    return frame_to_payloads(inputs), build_features(encode_frame(frame))
 
 
 def _mlflow_body(features: np.ndarray) -> bytes:

@@ -288,11 +288,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from scoring.data import production_stream
     from scoring.features import build_features, encode_frame
     from scoring.model import load_model
+    from scoring.payloads import frame_to_payloads
     from scoring.predict import Scorer
-    from service.ui.batch_tab import frame_to_payloads
+    from scoring.synth.generate import production_stream
 
     load_before = round(os.getloadavg()[0], 2)
     work_dir = Path(tempfile.mkdtemp(prefix="runtimes-"))
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     frame = production_stream(max(args.batch, args.n * args.rounds + 100), seed=11)
     features = build_features(encode_frame(frame))
     inputs = frame.drop(columns=["TARGET", "SK_ID_CURR"])
-    payloads = frame_to_payloads(inputs.head(2000).astype(object).where(inputs.head(2000).notna(), None))
+    payloads = frame_to_payloads(inputs.head(2000))
     rows = [np.ascontiguousarray(features[i : i + 1]) for i in range(len(features))]
 
     single = interleaved(

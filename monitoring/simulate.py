@@ -10,7 +10,6 @@ the client-side latency percentiles and the counts of scored, rejected and faile
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import threading
@@ -21,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from scoring.data import SCENARIOS
+from scoring.schema import ID_COLUMN, TARGET_COLUMN
+from scoring.synth.scenarios import SCENARIOS
 
 Outcome = str  # "ok" | "rejected" | "error"
 
@@ -58,21 +57,11 @@ class SimulationReport:
 
 def payloads(n: int, *, seed: int, scenario: str) -> list[dict[str, Any]]:
     """`n` applications of the scenario as API payloads (missing fields left out, no label)."""
-    from scoring.data import production_stream
+    from scoring.payloads import frame_to_payloads
+    from scoring.synth.generate import production_stream
 
-    if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r}; valid scenarios: {', '.join(SCENARIOS)}")
-    frame = production_stream(n, seed=seed, scenario=scenario).drop(columns=["TARGET", "SK_ID_CURR"], errors="ignore")
-    out = []
-    for record in frame.to_dict(orient="records"):
-        out.append(
-            {
-                k: (v.item() if hasattr(v, "item") else v)
-                for k, v in record.items()
-                if not (v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA)
-            }
-        )
-    return out
+    frame = production_stream(n, seed=seed, scenario=scenario)  # raises ValueError naming the scenarios
+    return frame_to_payloads(frame, drop=(TARGET_COLUMN, ID_COLUMN))
 
 
 def rest_sender(url: str, *, token: str | None, timeout: float = 30.0) -> Callable[[dict[str, Any]], Outcome]:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from scoring.errors import ModelLoadError
-from scoring.features import CATEGORICAL_FEATURES, FEATURE_NAMES
+from scoring.features import FEATURE_NAMES
 from scoring.schema import FIELDS
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,3 @@ def load_model(model_dir: str | Path, *, runtime: str = "fast_single_row") -> Sc
     model.load_seconds = time.perf_counter() - started
     log.info("model loaded", extra={"model_version": model.version, "load_seconds": round(model.load_seconds, 3)})
     return model
-
-
-def categorical_feature_indices() -> list[int]:
-    return [FEATURE_NAMES.index(c) for c in CATEGORICAL_FEATURES]

@@ -35,7 +35,7 @@ class Field:
     unit: str = ""
 
 
-_BUILDING_MEASURES = {
+_BUILDING_MEASURE_TEXT = {
     "APARTMENTS": "apartment count",
     "BASEMENTAREA": "basement area",
     "YEARS_BEGINEXPLUATATION": "years since the building entered service",
@@ -60,6 +60,20 @@ _BUREAU_PERIODS = {
     "QRT": "quarter (excluding the last month)",
     "YEAR": "year (excluding the last quarter)",
 }
+
+# Field-name groups, in application_train order; the generator draws each group as one block.
+# Each building measure comes as three columns, `<measure>_AVG`, `_MODE` and `_MEDI`.
+BUILDING_MEASURES: tuple[str, ...] = tuple(_BUILDING_MEASURE_TEXT)
+# The building's categorical descriptors (TOTALAREA_MODE, numeric, sits among them in the file).
+BUILDING_CATEGORIES = ("FONDKAPREMONT_MODE", "HOUSETYPE_MODE", "WALLSMATERIAL_MODE", "EMERGENCYSTATE_MODE")
+SOCIAL_CIRCLE_COLUMNS = (
+    "OBS_30_CNT_SOCIAL_CIRCLE",
+    "DEF_30_CNT_SOCIAL_CIRCLE",
+    "OBS_60_CNT_SOCIAL_CIRCLE",
+    "DEF_60_CNT_SOCIAL_CIRCLE",
+)
+DOCUMENT_FLAGS: tuple[str, ...] = tuple(f"FLAG_DOCUMENT_{i}" for i in range(2, 22))
+BUREAU_COLUMNS: tuple[str, ...] = tuple(f"AMT_REQ_CREDIT_BUREAU_{period}" for period in _BUREAU_PERIODS)
 
 
 def _amount(name: str, text: str, *, required: bool = False) -> Field:
@@ -302,7 +316,7 @@ def _building_fields() -> list[Field]:
     numeric = [
         _share(f"{measure}_{stat}", f"Building where the applicant lives: {text} ({label}, normalised).")
         for stat, label in _BUILDING_STATS.items()
-        for measure, text in _BUILDING_MEASURES.items()
+        for measure, text in _BUILDING_MEASURE_TEXT.items()
     ]
     modes = [
         _category(
@@ -327,20 +341,16 @@ def _building_fields() -> list[Field]:
 
 
 def _tail_fields() -> list[Field]:
+    seen = {"OBS": "seen", "DEF": "who defaulted"}
     social = [
-        _count("OBS_30_CNT_SOCIAL_CIRCLE", "People around the applicant seen 30+ days past due."),
-        _count("DEF_30_CNT_SOCIAL_CIRCLE", "People around the applicant who defaulted 30+ days past due."),
-        _count("OBS_60_CNT_SOCIAL_CIRCLE", "People around the applicant seen 60+ days past due."),
-        _count("DEF_60_CNT_SOCIAL_CIRCLE", "People around the applicant who defaulted 60+ days past due."),
-        _days("DAYS_LAST_PHONE_CHANGE", "Days since the applicant last changed phone.", "float"),
+        _count(name, f"People around the applicant {seen[name[:3]]} {name[4:6]}+ days past due.")
+        for name in SOCIAL_CIRCLE_COLUMNS
     ]
-    documents = [_flag(f"FLAG_DOCUMENT_{i}", f"1 if document no. {i} was supplied.") for i in range(2, 22)]
+    social.append(_days("DAYS_LAST_PHONE_CHANGE", "Days since the applicant last changed phone.", "float"))
+    documents = [_flag(name, f"1 if document no. {name.rsplit('_', 1)[1]} was supplied.") for name in DOCUMENT_FLAGS]
     bureau = [
-        _count(
-            f"AMT_REQ_CREDIT_BUREAU_{key}",
-            f"Credit-bureau enquiries about the applicant in the {text} before the application.",
-        )
-        for key, text in _BUREAU_PERIODS.items()
+        _count(name, f"Credit-bureau enquiries about the applicant in the {text} before the application.")
+        for name, text in zip(BUREAU_COLUMNS, _BUREAU_PERIODS.values(), strict=True)
     ]
     return social + documents + bureau
 
@@ -350,7 +360,6 @@ RAW_COLUMNS: tuple[str, ...] = tuple(FIELDS)  # the 120 feature columns, in appl
 REQUIRED: tuple[str, ...] = tuple(name for name, f in FIELDS.items() if f.required)
 CATEGORICAL: tuple[str, ...] = tuple(name for name, f in FIELDS.items() if f.kind == "category")
 NUMERIC: tuple[str, ...] = tuple(name for name, f in FIELDS.items() if f.kind != "category")
-INTEGER: tuple[str, ...] = tuple(name for name, f in FIELDS.items() if f.kind in ("int", "flag"))
 ALL_COLUMNS: tuple[str, ...] = (ID_COLUMN, TARGET_COLUMN, *RAW_COLUMNS)
 
 assert len(RAW_COLUMNS) == 120, len(RAW_COLUMNS)

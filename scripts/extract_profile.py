@@ -1,4 +1,4 @@
-"""Copy the figures the data generator and its tests need into `scoring/reference_profile.json`.
+"""Copy the figures the data generator and its tests need into `scoring/synth/reference_profile.json`.
 
 The full profile of the Kaggle data lives outside the repository (`../shared/data/`), which a clean
 clone in CI does not have. This script keeps a small, committed extract of it: numeric quantiles,
@@ -16,7 +16,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "home_credit_profile.json"
-TARGET = REPO / "scoring" / "reference_profile.json"
+TARGET = REPO / "scoring" / "synth" / "reference_profile.json"
 
 SAMPLE_LEVELS = ("p01", "p05", "p10", "p90", "p95", "p99")
 FULL_LEVELS = ("p25", "p50", "p75")

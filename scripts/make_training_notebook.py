@@ -26,7 +26,7 @@ below. Tests run it on a small sample.""",
     ),
     (
         "code",
-        """import json, os, tempfile
+        """import os, tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -40,10 +40,11 @@ print(f"rows={ROWS:,}  work dir={WORK}")""",
     ("md", "## 1. The data against the real statistics"),
     (
         "code",
-        """from scoring.data import generate_applications
+        """from scoring.synth.calibration import reference_profile
+from scoring.synth.generate import generate_applications
 
 frame = generate_applications(ROWS, seed=0)
-profile = json.loads((ROOT / "scoring" / "reference_profile.json").read_text())
+profile = reference_profile()
 print(frame.shape, "default rate", round(frame["TARGET"].mean(), 4))
 frame.head(3)""",
     ),
@@ -81,7 +82,7 @@ evaluates on the holdout, logs everything to MLflow (sqlite store) and exports t
     ),
     (
         "code",
-        """from scoring import train
+        """from scoring.train import cli as train
 
 uri = f"sqlite:///{WORK / 'mlflow.db'}"
 metadata = train.main(["--rows", str(ROWS), "--folds", "2", "--model-dir", str(WORK / "model"),

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Test hook for the alerting drill: adds this much latency to every scoring request.
     debug_extra_latency_ms: float = Field(0.0, ge=0, le=10_000)
 
+    # Training (`python -m scoring.train`), not the service: where runs and registered models go.
+    mlflow_tracking_uri: str = "sqlite:///mlflow.db"
+
     @field_validator("api_token", "hf_token", "log_id_salt", "alert_webhook_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

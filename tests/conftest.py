@@ -49,18 +49,16 @@ def scorer(model):
 @pytest.fixture(scope="session")
 def stream():
     """Fresh applicants of the training population, as API payloads (missing fields left out)."""
-    from scoring.data import production_stream
+    from scoring.synth.generate import production_stream
 
     frame = production_stream(2_000, seed=123)
     return frame
 
 
 def frame_payloads(frame, *, limit: int | None = None) -> list[dict[str, Any]]:
-    from service.ui.batch_tab import frame_to_payloads
+    from scoring.payloads import frame_to_payloads
 
-    rows = frame.drop(columns=["TARGET", "SK_ID_CURR"], errors="ignore")
-    rows = rows.head(limit) if limit else rows
-    return frame_to_payloads(rows.astype(object).where(rows.notna(), None))
+    return frame_to_payloads(frame.head(limit) if limit else frame, drop=("TARGET", "SK_ID_CURR"))
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import tempfile
 import time
 from pathlib import Path
@@ -12,24 +11,12 @@ import gradio as gr
 import pandas as pd
 
 from scoring.errors import ServiceUnavailable
+from scoring.payloads import frame_to_payloads
 from scoring.schema import FIELDS, ID_COLUMN, TARGET_COLUMN
 from service.scoring import ScoringService
 from service.ui.common import as_gradio_error
 
 CHUNK_ROWS = 500
-
-
-def frame_to_payloads(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """CSV rows -> API payloads: empty cells are missing fields; numbers stay numbers."""
-    payloads = []
-    for record in frame.to_dict(orient="records"):
-        payload = {}
-        for key, value in record.items():
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                continue
-            payload[key] = value.item() if hasattr(value, "item") else value
-        payloads.append(payload)
-    return payloads
 
 
 def read_upload(path: str, *, max_rows: int) -> pd.DataFrame:

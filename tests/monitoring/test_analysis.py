@@ -32,8 +32,8 @@ ROWS_PER_HOUR = 1_000
 
 
 def scored(model, n: int, *, seed: int, scenario: str = "none", start: str = "2026-03-02") -> pd.DataFrame:
-    from scoring.data import production_stream
     from scoring.features import build_features, encode_frame
+    from scoring.synth.generate import production_stream
 
     frame = production_stream(n, seed=seed, scenario=scenario)
     frame["probability"] = model.predict(build_features(encode_frame(frame)))

@@ -44,7 +44,7 @@ def test_holdout_auc_recomputed_from_the_reference(model):
 def test_loader_equals_mlflow_pyfunc_on_10000_rows(model):
     import mlflow.pyfunc
 
-    from scoring.data import production_stream
+    from scoring.synth.generate import production_stream
 
     frame = production_stream(10_000, seed=99)
     features = build_features(encode_frame(frame))
