@@ -82,12 +82,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         with step(f"export to {args.model_dir}/"):
             reference = reference_set(split, evaluation, seed=args.seed)
             export(
-                args.model_dir,
-                booster,
-                metadata=metadata,
-                reference=reference,
-                fairness=evaluation.fairness,
-                example=example,
+                args.model_dir, booster, metadata=metadata, reference=reference, evaluation=evaluation, example=example
             )
     print(
         f"[train] finished in {time.perf_counter() - started:.0f}s: model {metadata['model_version']}, "

@@ -86,7 +86,7 @@ def export(
     *,
     metadata: dict[str, Any],
     reference: pd.DataFrame,
-    fairness: pd.DataFrame,
+    evaluation: Evaluation,
     example: pd.DataFrame,
 ) -> None:
     """Write the deployable artifact next to model_dir, then swap it in (never a half-written model/)."""
@@ -105,7 +105,7 @@ def export(
     )
     (target / METADATA_FILE).write_text(json.dumps(metadata, indent=2, default=float), encoding="utf-8")
     reference.to_parquet(target / REFERENCE_FILE, index=False, compression="zstd")
-    (target / "README.md").write_text(model_card(metadata, fairness), encoding="utf-8")
+    (target / "README.md").write_text(model_card(metadata, evaluation.fairness), encoding="utf-8")
     old = staging / "previous"
     if model_dir.exists():
         model_dir.rename(old)
