@@ -19,11 +19,11 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from monitoring.analysis import AnalysisJob, AnalysisRunner
-from monitoring.hub import HubSync
-from monitoring.log import PredictionLog
+from monitoring.alerts.watch import AlertWatcher
+from monitoring.log.writer import PredictionLog
 from monitoring.notify import WebhookNotifier
-from monitoring.watch import AlertWatcher, rules_from_settings
+from monitoring.runner import AnalysisJob, AnalysisRunner
+from monitoring.sync.scheduler import HubSync
 from scoring.errors import ModelLoadError
 from scoring.model import load_model
 from scoring.predict import Scorer
@@ -46,7 +46,7 @@ def build_app(settings: Settings) -> FastAPI:
     log.info("model ready", extra={"model_version": model.version, "load_seconds": round(model.load_seconds, 3)})
 
     prediction_log = PredictionLog(settings.prediction_log_dir, replica_id=settings.replica_id)
-    hub = HubSync.from_settings(settings, prediction_log)
+    hub = HubSync.from_config(settings.hub_sync(), prediction_log)
     hub.restore_history()
     hub.start()
 
@@ -64,7 +64,7 @@ def build_app(settings: Settings) -> FastAPI:
     runner = AnalysisRunner(AnalysisJob(log_dirs=log_dirs, model_dir=str(settings.model_dir)))
     watcher = AlertWatcher(
         log_dirs=log_dirs,
-        rules=rules_from_settings(settings),
+        rules=settings.alert_rules(),
         submit=runner.submit,
         hub_status=hub.status,
         log_health=prediction_log.health,

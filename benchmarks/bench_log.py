@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from monitoring.log import PredictionLog, ReadCache, build_prediction_row, read_log
+from monitoring.log.reader import ReadCache, read_log
+from monitoring.log.records import build_prediction_row
+from monitoring.log.writer import PredictionLog
 from scoring.schema import FIELDS
 
 

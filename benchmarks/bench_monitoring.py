@@ -14,18 +14,19 @@ the background does to the scoring latency.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
-
 import numpy as np
 import pandas as pd
 
-from monitoring.analysis import AnalysisJob, AnalysisRunner, Chunking, DriftMonitor, load_reference
-from monitoring.log import PredictionLog, build_prediction_row, read_log
+from monitoring.drift.chunking import Chunking
+from monitoring.drift.monitor import DriftMonitor, load_reference
+from monitoring.log.reader import read_log
+from monitoring.log.records import build_prediction_row
+from monitoring.log.writer import PredictionLog
+from monitoring.runner import AnalysisJob, AnalysisRunner
 from scoring.features import build_features, encode_frame
 from scoring.model import load_model
 from scoring.predict import Scorer

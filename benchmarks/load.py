@@ -223,7 +223,7 @@ def load(url: str, *, pid: int | None = None, warmup: float = 2.0, **kwargs: Any
 
 def check_log(log_dir: Path, acknowledged: list[str]) -> dict[str, int]:
     """Every acknowledged prediction in the log exactly once: counts of what is missing or doubled."""
-    from monitoring.log import read_log
+    from monitoring.log.reader import read_log
 
     data = read_log([log_dir])
     logged = Counter(data.predictions["request_id"]) if len(data.predictions) else Counter()

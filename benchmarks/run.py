@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.server import Server, start_server  # noqa: E402
-from monitoring.log import PredictionLog, build_prediction_row  # noqa: E402
+from monitoring.log.records import build_prediction_row  # noqa: E402
+from monitoring.log.writer import PredictionLog  # noqa: E402
 from scoring.features import FEATURE_NAMES, build_features, encode_frame, encode_record  # noqa: E402
 from scoring.model import load_model  # noqa: E402
 from scoring.payloads import frame_to_payloads  # noqa: E402

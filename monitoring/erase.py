@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from monitoring.log import hash_client_id
+from monitoring.log.records import hash_client_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +63,23 @@ def erase(matches: list[Match]) -> int:
     return removed
 
 
+def _settings_salt() -> str | None:
+    """The salt the service hashes with: read through the one settings object, like the service does."""
+    from service.settings import Settings
+
+    salt = Settings().log_id_salt
+    return salt.get_secret_value() if salt else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--log-dir", action="append", type=Path, required=True)
-    parser.add_argument("--salt", default=os.environ.get("LOG_ID_SALT"), help="default: $LOG_ID_SALT")
+    parser.add_argument("--salt", default=None, help="default: LOG_ID_SALT from the service settings")
     parser.add_argument("--delete", action="store_true", help="rewrite the shards without the client's rows")
     args = parser.parse_args(argv)
+    if args.salt is None:
+        args.salt = _settings_salt()
     if not args.salt:
         print("LOG_ID_SALT is not set: without it no client reference was stored, so there is nothing to find.")
         return 2

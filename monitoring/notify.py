@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from monitoring.alerts import SEVERITY_RANK, Alert
+from monitoring.alerts.model import SEVERITY_RANK, Alert
 
 logger = logging.getLogger(__name__)
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from monitoring.analysis import MIN_CHUNK_ROWS, TOP_FEATURES, Chunking, MonitoringResult
+from monitoring.alerts.rules import AlertRules
+from monitoring.drift.chunking import MIN_CHUNK_ROWS, Chunking
+from monitoring.drift.result import MonitoringResult
 
 KPI_LABELS = {
     "predictions": "predictions",
@@ -39,7 +40,7 @@ body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1200px;
 .card b { display: block; font-size: 1.3em; }
 table.alerts { border-collapse: collapse; width: 100%; }
 table.alerts td, table.alerts th { border-bottom: 1px solid #eee; padding: 4px 8px; text-align: left; }
-.high, .critical { color: #b00; font-weight: bold; } .medium, .warning { color: #c60; } .low, .info { color: #666; }
+.critical { color: #b00; font-weight: bold; } .warning { color: #c60; } .info { color: #666; }
 .caption { color: #555; margin: 2px 0 18px; }
 """
 
@@ -84,7 +85,7 @@ def render_html(
     """One page, plotly.js inlined once, every chart with its how-to-read line."""
     from plotly.offline import get_plotlyjs
 
-    from monitoring.charts import CAPTIONS, CHARTS
+    from monitoring.plots import CAPTIONS, CHARTS
 
     sections = []
     for name, chart in CHARTS.items():
@@ -109,8 +110,8 @@ def render_html(
 
 
 def analyse(log_dirs: Sequence[Path], model_dir: Path, chunking: Chunking) -> MonitoringResult:
-    from monitoring.analysis import fitted_monitor
-    from monitoring.log import read_log
+    from monitoring.drift.monitor import TOP_FEATURES, fitted_monitor
+    from monitoring.log.reader import read_log
 
     data = read_log(list(log_dirs))
     monitor = fitted_monitor(str(model_dir), TOP_FEATURES)
@@ -122,15 +123,20 @@ def analyse(log_dirs: Sequence[Path], model_dir: Path, chunking: Chunking) -> Mo
     )
 
 
-def all_alerts(log_dirs: Sequence[Path], result: MonitoringResult, *, now: datetime | None = None) -> list[dict]:
-    """Operational alerts judged now on the log (no Hub state offline) merged with the drift alerts."""
+def all_alerts(
+    log_dirs: Sequence[Path], result: MonitoringResult, *, rules: AlertRules, now: datetime | None = None
+) -> list[dict]:
+    """Operational alerts judged now on the log (no Hub state offline) merged with the drift alerts.
+
+    `rules` are the service's own (`Settings().alert_rules()`), so the report and the running service
+    raise the same alerts on the same log.
+    """
     from datetime import UTC, timedelta
 
-    from monitoring.alerts import AlertRules, detect_operational, merge_alerts
-    from monitoring.log import read_log
+    from monitoring.alerts.operational import detect_operational, merge_alerts
+    from monitoring.log.reader import read_log
 
     now = now or datetime.now(UTC)
-    rules = AlertRules()
     data = read_log(list(log_dirs), start=now - rules.history, end=now + timedelta(seconds=1))
     return [a.as_dict() for a in merge_alerts(detect_operational(data, now=now, rules=rules), result.alerts)]
 
@@ -149,7 +155,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
+    from service.settings import Settings
+
     args = parse_args(argv)
     try:
         chunking = Chunking(period=args.chunk_period, size=args.chunk_size)
@@ -162,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     started = datetime.now()
     result = analyse(dirs, args.model_dir, chunking)
-    alerts = all_alerts(dirs, result)
+    alerts = all_alerts(dirs, result, rules=Settings().alert_rules())
     args.out.write_text(render_html(result, alerts=alerts), encoding="utf-8")
     summary = {**result.summary(), "alerts": alerts}
     args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str), encoding="utf-8")

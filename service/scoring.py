@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from monitoring.log import build_prediction_row, build_rejection_row
+from monitoring.log.records import build_prediction_row, build_rejection_row
 from scoring.errors import InvalidInput, Problem, ServiceUnavailable
 from scoring.model import ScoringModel
 from scoring.predict import Score, Scorer

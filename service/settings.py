@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from monitoring.alerts.rules import AlertRules, parse_opening_hours
+from monitoring.sync.config import HubSyncConfig
 
 
 def _default_replica_id() -> str:
@@ -76,3 +79,31 @@ class Settings(BaseSettings):
     @property
     def hub_enabled(self) -> bool:
         return bool(self.hf_dataset_repo and self.hf_token)
+
+    # -- typed sub-settings for monitoring/ (the only path from the environment to those modules)
+    def alert_rules(self) -> AlertRules:
+        """The alert thresholds as the environment sets them: used by the service and the report alike."""
+        days, opens, closes = parse_opening_hours(self.alert_opening_hours)
+        return AlertRules(
+            window=timedelta(minutes=self.alert_window_min),
+            baseline_windows=self.alert_baseline_windows,
+            slo_p95_ms=self.alert_latency_p95_ms,
+            slo_p99_ms=self.alert_latency_p99_ms,
+            timezone=self.alert_timezone,
+            opening_days=days,
+            opening_start=opens,
+            opening_end=closes,
+            idle_minutes=self.alert_idle_min,
+            traffic_min_days=self.alert_traffic_min_days,
+            traffic_lookback_days=self.alert_traffic_lookback_days,
+        )
+
+    def hub_sync(self) -> HubSyncConfig:
+        """Where and how often the prediction log is pushed to the Hub."""
+        return HubSyncConfig(
+            repo_id=self.hf_dataset_repo or None,
+            token=self.hf_token.get_secret_value() if self.hf_token else None,
+            every_min=float(self.hf_push_every_min),
+            history_dir=self.history_dir,
+            retention_days=self.log_retention_days,
+        )

@@ -1,4 +1,4 @@
-"""Helpers shared by the tabs: error translation and escaping (fail-safe plots: monitoring.charts)."""
+"""Helpers shared by the tabs: error translation and escaping (fail-safe plots: monitoring.plots)."""
 
 from __future__ import annotations
 

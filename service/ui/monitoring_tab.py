@@ -1,6 +1,6 @@
 """Tab "Monitoring": KPIs, drift, data quality and estimated performance of the logged predictions.
 
-The analysis runs in the background (`monitoring.analysis.AnalysisRunner`): "Refresh" only starts it
+The analysis runs in the background (`monitoring.runner.AnalysisRunner`): "Refresh" only starts it
 and the tab shows the latest finished result; a timer picks up the new one when it lands. Nothing
 here ever waits for NannyML, so the tab cannot slow the scoring path down.
 """
@@ -13,11 +13,13 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from monitoring.alerts import Alert, merge_alerts
-from monitoring.analysis import WINDOWS, AnalysisRunner, Chunking, RunnerState
-from monitoring.charts import CAPTIONS, CHARTS, message_figure
-from monitoring.charts import failsafe as failsafe_plot
+from monitoring.alerts.model import Alert
+from monitoring.alerts.operational import merge_alerts
+from monitoring.drift.chunking import MIN_CHUNK_ROWS, WINDOWS, Chunking
+from monitoring.plots import CAPTIONS, CHARTS, message_figure
+from monitoring.plots import failsafe as failsafe_plot
 from monitoring.report import kpi_cards
+from monitoring.runner import AnalysisRunner, RunnerState
 from service.ui.common import html_escape
 
 OperationalAlerts = Callable[[], list[Alert]]
@@ -53,7 +55,7 @@ def _status(state: RunnerState) -> str:
         parts.append(
             f"Window **{html_escape(result.window.get('name', '?'))}**, chunks by "
             f"**{result.chunking.label()}**: {int(chunks['enough'].sum())}/{len(chunks)} chunks with at "
-            f"least 200 rows (others: not enough data). Computed {result.computed_at} in "
+            f"least {MIN_CHUNK_ROWS} rows (others: not enough data). Computed {result.computed_at} in "
             f"{result.compute_seconds:.1f} s; reference {result.reference_rows:,} rows."
         )
     return "  \n".join(parts)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from monitoring.log import build_prediction_row, build_rejection_row
+from monitoring.log.records import build_prediction_row, build_rejection_row
 from scoring.schema import FIELDS
 
 SALT = "test-salt-not-a-secret"

@@ -17,21 +17,20 @@ from typing import Any
 
 import pytest
 
-from monitoring.alerts import (
-    Alert,
-    AlertRules,
-    alerts_to_gauges,
-    detect_idle,
-    detect_operational,
-    detect_storage,
-    merge_alerts,
-    parse_opening_hours,
-    robust_baseline,
-)
-from monitoring.log import LogData, LogHealth, PredictionLog, build_prediction_row, build_rejection_row, read_log
+from monitoring.alerts.model import Alert
+from monitoring.alerts.operational import alerts_to_gauges, detect_operational, merge_alerts
+from monitoring.alerts.rules import parse_opening_hours
+from monitoring.alerts.stats import robust_baseline
+from monitoring.alerts.storage import detect_storage
+from monitoring.alerts.traffic import detect_idle
+from monitoring.log.reader import LogData, read_log
+from monitoring.log.records import build_prediction_row, build_rejection_row
+from monitoring.log.writer import LogHealth, PredictionLog
+from service.settings import Settings
 
 NOW = datetime(2025, 3, 12, 14, 0, tzinfo=UTC)  # Wednesday 15:00 in Paris: open
-RULES = AlertRules()
+# The service's default thresholds, whatever the environment of the test run says.
+RULES = Settings.model_construct().alert_rules()
 FIELDS = ("AMT_CREDIT", "AMT_ANNUITY", "DAYS_BIRTH", "CODE_GENDER", "EXT_SOURCE_2")
 
 
@@ -293,10 +292,10 @@ def test_merge_wraps_drift_dicts_and_puts_the_most_severe_first() -> None:
             "method": "jensen_shannon",
             "threshold": 0.1,
             "chunks": ["2025-03-11", "2025-03-12"],
-            "severity": "high",
+            "severity": "critical",
             "message": "EXT_SOURCE_3 drifted",
         },
-        {"message": "something moved", "severity": "low"},
+        {"message": "something moved", "severity": "info"},
     ]
     merged = merge_alerts(ops, drift)
     assert [a.severity for a in merged] == ["critical", "warning", "info"]

@@ -9,24 +9,15 @@ generator (8,000 rows, its own seed), as the retrained model's holdout will be.
 from __future__ import annotations
 
 import json
-import os
-
-os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.analysis import (
-    MIN_CHUNK_ROWS,
-    NOT_ENOUGH_DATA,
-    AnalysisJob,
-    AnalysisRunner,
-    Chunking,
-    DriftMonitor,
-    calibration_size,
-)
-from monitoring.charts import CHARTS, message_figure
+from monitoring.drift.chunking import MIN_CHUNK_ROWS, NOT_ENOUGH_DATA, Chunking, calibration_size
+from monitoring.drift.monitor import DriftMonitor
+from monitoring.plots import CHARTS, figure, message_figure
+from monitoring.runner import AnalysisJob, AnalysisRunner
 
 ROWS_PER_HOUR = 1_000
 
@@ -148,7 +139,7 @@ def test_all_chunks_too_small_gives_no_verdict_and_charts_still_render(model, mo
     assert result.alerts == [] and result.univariate.empty
     assert result.kpis["predictions"] == MIN_CHUNK_ROWS - 1
     for name in CHARTS:
-        assert result.plot(name).to_dict()  # message figures, no exception
+        assert figure(name, result).to_dict()  # message figures, no exception
 
 
 def test_summary_is_json_and_has_the_consumed_keys(results):
@@ -208,7 +199,8 @@ def test_chunking_parse_and_validation():
 @pytest.mark.slow
 def test_runner_refreshes_in_the_background(tmp_path, model):
     """Thread isolation with the committed model: refresh returns at once, latest() then holds the result."""
-    from monitoring.log import PredictionLog, build_prediction_row
+    from monitoring.log.records import build_prediction_row
+    from monitoring.log.writer import PredictionLog
 
     frame = scored(model, 500, seed=9, start=pd.Timestamp.now(tz="UTC").floor("D").isoformat())
     write_log(PredictionLog(tmp_path / "log", replica_id="t"), frame)
@@ -230,7 +222,7 @@ def write_log(log, frame: pd.DataFrame) -> None:
     """Rows through the real writer, with the frame's timestamps and latencies."""
     import time
 
-    from monitoring.log import build_prediction_row
+    from monitoring.log.records import build_prediction_row
     from scoring.schema import RAW_COLUMNS
 
     records = frame[list(RAW_COLUMNS)].astype(object).where(frame[list(RAW_COLUMNS)].notna(), None)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 from monitoring.erase import erase, find_client_rows, main
-from monitoring.log import PredictionLog, build_prediction_row, read_log
+from monitoring.log.reader import read_log
+from monitoring.log.records import build_prediction_row
+from monitoring.log.writer import PredictionLog
 
 SALT = "erase-test-salt"
 

@@ -12,15 +12,18 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import orjson
 import pytest
 from huggingface_hub import constants
 
-from monitoring.hub import HubSync, dataset_card, restore_history
-from monitoring.log import PredictionLog, read_log
+from monitoring.log.reader import read_log
+from monitoring.log.writer import PredictionLog
+from monitoring.sync.card import dataset_card
+from monitoring.sync.config import HubSyncConfig
+from monitoring.sync.scheduler import HubSync, restore_history
 from scoring.schema import RAW_COLUMNS
+from service.settings import Settings
 from tests.monitoring.conftest import RowFactory
 from tests.monitoring.hub_standin import Repo, StandInHub
 
@@ -248,14 +251,9 @@ def test_restore_when_hub_is_down_reports_and_continues(tmp_path: Path, hub: Sta
 
 def test_disabled_without_repo_or_token(tmp_path: Path, prediction_row: RowFactory) -> None:
     log = PredictionLog(tmp_path / "live")
-    settings = SimpleNamespace(
-        hf_dataset_repo=None,
-        hf_token=None,
-        hf_push_every_min=5,
-        history_dir=tmp_path / "history",
-        log_retention_days=None,
-    )
-    sync = HubSync.from_settings(settings, log)
+    config = Settings(hf_dataset_repo=None, hf_token=None, history_dir=tmp_path / "history").hub_sync()
+    assert config == HubSyncConfig(repo_id=None, token=None, every_min=5.0, history_dir=tmp_path / "history")
+    sync = HubSync.from_config(config, log)
     assert not sync.enabled and not sync.start() and not sync.push_now()
     assert sync.restore_history().files == 0 and sync.status()["enabled"] is False
     sync.stop()
@@ -264,13 +262,13 @@ def test_disabled_without_repo_or_token(tmp_path: Path, prediction_row: RowFacto
 _LOAD_WITH_DATASETS = """
 import json, sys
 from datasets import Features, load_dataset
-from monitoring.log import file_schema
+from monitoring.log.records import file_schema
 root, cache = sys.argv[1], sys.argv[2]
 out = {}
 for kind in ("prediction", "rejection"):
     # as the Hub does it: the folder with its README (configs + declared features)
     card = load_dataset(root, kind + "s", split="train", cache_dir=cache)
-    # as anyone with the files does it: plain json loader, schema from monitoring.log
+    # as anyone with the files does it: plain json loader, schema from monitoring.log.records
     plain = load_dataset("json", data_files=f"{root}/date=*/{kind}s-*.jsonl", split="train",
                          features=Features.from_arrow_schema(file_schema(kind)), cache_dir=cache)
     assert card.features == plain.features, (card.features, plain.features)

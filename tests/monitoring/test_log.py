@@ -15,15 +15,10 @@ import orjson
 import pandas as pd
 import pytest
 
-from monitoring.log import (
-    CHANNELS,
-    LogWriteError,
-    PredictionLog,
-    ReadCache,
-    build_prediction_row,
-    hash_client_id,
-    read_log,
-)
+from monitoring.log.reader import ReadCache, read_log
+from monitoring.log.records import CHANNELS, build_prediction_row, hash_client_id
+from monitoring.log.writer import PredictionLog
+from scoring.errors import LogWriteError
 from scoring.schema import CATEGORICAL, FIELDS, RAW_COLUMNS, REQUIRED
 from tests.monitoring.conftest import SALT, RowFactory
 
@@ -126,7 +121,8 @@ def test_sixteen_threads_never_interleave(tmp_path: Path, prediction_row: RowFac
 
 _KILLED_WRITER = """
 import sys, time
-from monitoring.log import PredictionLog, build_prediction_row
+from monitoring.log.records import build_prediction_row
+from monitoring.log.writer import PredictionLog
 log = PredictionLog(sys.argv[1], replica_id="victim")
 features = {"AMT_CREDIT": 1000.0, "AMT_INCOME_TOTAL": 50000.0, "NAME_CONTRACT_TYPE": "Cash loans"}
 i = 0

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from monitoring.alerts import Alert
+from monitoring.alerts.model import Alert
 from monitoring.notify import WebhookNotifier
 
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-
-os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
 
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from monitoring import report
-from monitoring.log import PredictionLog, build_rejection_row
+from monitoring.log.records import build_rejection_row
+from monitoring.log.writer import PredictionLog
 from tests.monitoring.test_analysis import scored, write_log
 
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from monitoring import simulate
-from monitoring.log import read_log
+from monitoring.log.reader import read_log
 from tests.conftest import ROOT, start_server
 
 

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from benchmarks.load import check_log, run_load
-from monitoring.log import read_log
+from monitoring.log.reader import read_log
 from service.openapi import EXAMPLE_LOW_RISK
 from tests.conftest import MODEL_DIR, ROOT, Server, free_port, start_server
 from tests.monitoring.hub_standin import StandInHub

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from gradio_client import Client
 
-from monitoring.log import read_log
+from monitoring.log.reader import read_log
 from scoring.schema import CATEGORICAL, RAW_COLUMNS
 from service.openapi import EXAMPLE_HIGH_RISK, EXAMPLE_LOW_RISK
 from tests.conftest import start_server

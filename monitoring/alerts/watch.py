@@ -15,28 +15,12 @@ from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitoring.alerts import Alert, AlertRules, alerts_to_gauges, detect_operational, merge_alerts, parse_opening_hours
+from monitoring.alerts.model import Alert
+from monitoring.alerts.operational import alerts_to_gauges, detect_operational, merge_alerts
+from monitoring.alerts.rules import AlertRules
+from monitoring.log.reader import SHARED_CACHE, read_log
 
 log = logging.getLogger(__name__)
-
-_CACHES: dict[tuple[str, ...], Any] = {}
-
-
-def rules_from_settings(settings: Any) -> AlertRules:
-    days, opens, closes = parse_opening_hours(settings.alert_opening_hours)
-    return AlertRules(
-        window=timedelta(minutes=settings.alert_window_min),
-        baseline_windows=settings.alert_baseline_windows,
-        slo_p95_ms=settings.alert_latency_p95_ms,
-        slo_p99_ms=settings.alert_latency_p99_ms,
-        timezone=settings.alert_timezone,
-        opening_days=days,
-        opening_start=opens,
-        opening_end=closes,
-        idle_minutes=settings.alert_idle_min,
-        traffic_min_days=settings.alert_traffic_min_days,
-        traffic_lookback_days=settings.alert_traffic_lookback_days,
-    )
 
 
 def evaluate_operational(
@@ -47,11 +31,8 @@ def evaluate_operational(
     hub_status: dict[str, Any] | None,
     log_health: dict[str, Any] | None,
 ) -> list[Alert]:
-    """Read the log window the rules need (incrementally, cached per process) and detect."""
-    from monitoring.log import ReadCache, read_log
-
-    cache = _CACHES.setdefault(tuple(log_dirs), ReadCache())
-    data = read_log(list(log_dirs), start=now - rules.history, end=now + timedelta(seconds=1), cache=cache)
+    """Read the log window the rules need (incrementally, through the process' shared read cache) and detect."""
+    data = read_log(list(log_dirs), start=now - rules.history, end=now + timedelta(seconds=1), cache=SHARED_CACHE)
     return detect_operational(data, now=now, rules=rules, hub_status=hub_status, log_health=log_health)
 
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, ParamSpec
+from typing import ParamSpec
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-if TYPE_CHECKING:
-    from monitoring.analysis import MonitoringResult
+from monitoring.drift.chunking import MIN_CHUNK_ROWS
+from monitoring.drift.result import MonitoringResult
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -34,7 +34,7 @@ CAPTIONS: dict[str, str] = {
     "p99 is what the slowest 1% of clients wait.",
     "latency_histograms": "Distribution of API latency and inference time over the window (clipped at p99.5).",
     "drift_heatmap": "Each cell is a feature's drift statistic in a chunk divided by its alert threshold: above 1 "
-    "(red, marked ✕) is an alert; grey cells had fewer than 200 rows (not enough data).",
+    f"(red, marked ✕) is an alert; grey cells had fewer than {MIN_CHUNK_ROWS} rows (not enough data).",
     "drift_table": "Features ranked by the number of chunks in alert, with the method and NannyML's threshold "
     "(mean + 3 sd of the statistic over reference chunks).",
     "multivariate": "PCA reconstruction error of the monitored inputs per chunk, with its reference band: it rises "
@@ -188,7 +188,7 @@ def _ratio_matrix(result: MonitoringResult) -> tuple[pd.DataFrame, pd.DataFrame]
 @failsafe
 def drift_heatmap(result: MonitoringResult) -> go.Figure:
     if result.univariate.empty:
-        return message_figure("No chunk with at least 200 rows: not enough data for a drift verdict.")
+        return message_figure(f"No chunk with at least {MIN_CHUNK_ROWS} rows: not enough data for a drift verdict.")
     ratio, alert = _ratio_matrix(result)
     text = np.where(alert.to_numpy() == 1, "✕", np.where(np.isnan(ratio.to_numpy(dtype=float)), "·", ""))
     fig = go.Figure(
@@ -255,7 +255,7 @@ def drift_table(result: MonitoringResult) -> go.Figure:
 def multivariate(result: MonitoringResult) -> go.Figure:
     data = result.multivariate
     if data.empty or data["value"].isna().all():
-        return message_figure("Not enough data for the multivariate drift (every chunk under 200 rows).")
+        return message_figure(f"Not enough data for the multivariate drift (every chunk under {MIN_CHUNK_ROWS} rows).")
     fig = go.Figure()
     fig.add_scatter(x=data["key"], y=data["upper_band"], mode="lines", line={"width": 0}, showlegend=False)
     fig.add_scatter(
@@ -307,7 +307,7 @@ def _alert_markers(fig: go.Figure, x: pd.Series, y: pd.Series, alert: pd.Series,
 def performance(result: MonitoringResult) -> go.Figure:
     data = result.performance
     if data.empty or data["estimate"].isna().all():
-        return message_figure("Not enough data for a performance estimate (every chunk under 200 rows).")
+        return message_figure(f"Not enough data for a performance estimate (every chunk under {MIN_CHUNK_ROWS} rows).")
     fig = make_subplots(rows=1, cols=2, subplot_titles=("estimated ROC AUC", "estimated cost per 1,000 applications"))
     for col, metric in ((1, "roc_auc"), (2, "business_cost_per_1000")):
         part = data[data["metric"] == metric]
@@ -352,7 +352,7 @@ def performance(result: MonitoringResult) -> go.Figure:
 def missing_rates(result: MonitoringResult) -> go.Figure:
     data = result.missing
     if data.empty or data["rate"].isna().all():
-        return message_figure("Not enough data for missing-value rates (every chunk under 200 rows).")
+        return message_figure(f"Not enough data for missing-value rates (every chunk under {MIN_CHUNK_ROWS} rows).")
     worst = data.groupby("feature", sort=False).agg(
         rate=("rate", "max"), reference=("reference_rate", "first"), alert=("alert", "any")
     )

@@ -1,4 +1,4 @@
-"""Hugging Face Dataset sync of the prediction log: scheduled pushes, and history restore at startup.
+"""Scheduled pushes of the prediction log to a Hugging Face Dataset, and history restore at startup.
 
 The live log folder is pushed to a private dataset repo by `huggingface_hub.CommitScheduler` every
 `HF_PUSH_EVERY_MIN` minutes, under the same relative paths (`date=YYYY-MM-DD/<kind>-...jsonl`).
@@ -24,18 +24,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from huggingface_hub import CommitOperationAdd, CommitScheduler, HfApi, snapshot_download
 from huggingface_hub._commit_scheduler import PartialFileIO
 from huggingface_hub.errors import RepositoryNotFoundError
 
-from monitoring.log import CHANNELS, KINDS, SCHEMA_VERSION, SHARD_GLOB, PredictionLog, file_schema
-from scoring.schema import FIELDS, RAW_COLUMNS
+from monitoring.log.records import SHARD_GLOB
+from monitoring.log.writer import PredictionLog
+from monitoring.sync.card import CARD_PATH, dataset_card
+from monitoring.sync.config import HubSyncConfig
 
 logger = logging.getLogger(__name__)
 
 REPO_TYPE = "dataset"
-CARD_PATH = "README.md"
 
 
 def _event(level: int, event: str, *, token: str | None = None, **fields: Any) -> None:
@@ -145,17 +145,16 @@ class HubSync:
         self._stopped = False
 
     @classmethod
-    def from_settings(cls, settings: Any, log: PredictionLog, *, endpoint: str | None = None) -> HubSync:
-        """From the settings' `hf_dataset_repo`, `hf_token`, `hf_push_every_min`, `history_dir`,
-        `log_retention_days` (plain strings or pydantic secrets)."""
+    def from_config(cls, config: HubSyncConfig, log: PredictionLog, *, endpoint: str | None = None) -> HubSync:
+        """The sync the typed settings describe (`Settings.hub_sync()`)."""
         return cls(
             log,
-            repo_id=settings.hf_dataset_repo or None,
-            token=_secret(settings.hf_token),
-            every_min=float(settings.hf_push_every_min or 5),
+            repo_id=config.repo_id,
+            token=config.token,
+            every_min=config.every_min,
             endpoint=endpoint,
-            history_dir=settings.history_dir,
-            retention_days=settings.log_retention_days,
+            history_dir=config.history_dir,
+            retention_days=config.retention_days,
         )
 
     def restore_history(self) -> RestoreResult:
@@ -255,12 +254,6 @@ class HubSync:
             _event(logging.INFO, "log_pruned", shards=len(deleted))
 
 
-def _secret(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-
-
 # ------------------------------------------------------------------------------------------ restore
 
 
@@ -317,96 +310,3 @@ def _freeze(history: Path) -> int:
     for path in paths:
         os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     return len(paths)
-
-
-# --------------------------------------------------------------------------------------------- card
-
-
-_META_FIELDS = {
-    "schema_version": ("int", f"Row format version, currently {SCHEMA_VERSION}."),
-    "kind": ("string", "`prediction` or `rejection`."),
-    "request_id": ("string", "Id of the request; batch rows also carry `batch_id` and `batch_index`."),
-    "ts": ("string", "UTC time the row was built, ISO-8601 with microseconds and `Z`."),
-    "channel": ("string", "Entry point: " + ", ".join(f"`{c}`" for c in CHANNELS) + "."),
-    "model_version": ("string", "Version of the model that produced the score."),
-    "client_ref": ("string|null", "HMAC-SHA256 of the client id with a secret salt; null without salt."),
-    "status": ("string", "`ok` for predictions, `rejected` for rejections."),
-    "probability": ("float", "Predicted probability of default."),
-    "decision": ("string", "`approve` or `refuse`, from the probability and the threshold."),
-    "threshold": ("float", "Decision threshold in force."),
-    "warnings": ("list[string]", "Unusual-but-valid inputs flagged at validation."),
-    "inference_ms": ("float", "Time spent in the model call."),
-    "latency_ms": ("float", "Server-side time from request in to the row being written."),
-    "batch_id": ("string|null", "Id of the batch the row belongs to."),
-    "batch_index": ("int|null", "Position of the row in its batch."),
-}
-_REJECTION_FIELDS = {
-    "error_kind": ("string", "Why the request was refused (validation, unknown_field, too_large, auth, ...)."),
-    "field": ("string|null", "Name of the offending field, when there is one."),
-    "http_status": ("int|null", "HTTP status returned, for REST requests."),
-}
-
-
-def _yaml_features(kind: str) -> list[str]:
-    """`dataset_info` features in the card's YAML, so loaders never guess a type from a null column."""
-    lines = []
-    for column in file_schema(kind):
-        if pa.types.is_list(column.type):
-            lines += [f"    - name: {column.name}", f"      list: {column.type.value_type}"]
-        else:
-            dtype = "float64" if column.type == pa.float64() else str(column.type)
-            lines += [f"    - name: {column.name}", f'      dtype: "{dtype}"']
-    return lines
-
-
-def dataset_card(repo_id: str) -> str:
-    """The README.md pushed once: configs for both file kinds, every field, GDPR note, how to load."""
-    configs, infos = ["configs:"], ["dataset_info:"]
-    for kind, prefix in KINDS.items():
-        configs += [f"- config_name: {prefix}", f'  data_files: "date=*/{prefix}-*.jsonl"']
-        configs += ["  default: true"] if kind == "prediction" else []
-        infos += [f"- config_name: {prefix}", "  features:", *_yaml_features(kind)]
-    header = "\n".join(["---", "pretty_name: Credit scoring prediction log", "license: other", *configs, *infos, "---"])
-    meta = [f"| `{n}` | {t} | {d} |" for n, (t, d) in _META_FIELDS.items()]
-    inputs = [f"| `{n}` | {FIELDS[n].kind} | {FIELDS[n].description} |" for n in RAW_COLUMNS]
-    rejections = [f"| `{n}` | {t} | {d} |" for n, (t, d) in _REJECTION_FIELDS.items()]
-    table = "| field | type | meaning |\n|---|---|---|\n"
-    return f"""{header}
-
-# Prediction log of the credit-scoring service
-
-Every scoring request served (REST, batch, Gradio form and API, MCP) and every refused request, as
-JSON Lines, one UTC day per folder: `date=YYYY-MM-DD/predictions-<replica>-<start>-p<pid>-<seq>.jsonl`
-and `date=YYYY-MM-DD/rejections-...jsonl`. Files are append-only and unique per process; a file is
-re-uploaded as it grows, never rewritten. Row format version {SCHEMA_VERSION}.
-
-## GDPR
-
-No direct identifier is stored. The client id is replaced by a keyed hash (`client_ref`), which
-cannot be reversed without the secret salt and is null when no salt is configured. Rejection
-events never contain the submitted payload. The repository is private; local copies are deleted
-after the retention period once pushed.
-
-## Prediction rows
-
-{table}{chr(10).join(meta)}
-{chr(10).join(inputs)}
-
-Absent inputs are null. `int`/`flag` inputs are integers, `category` inputs strings.
-
-## Rejection rows
-
-`schema_version`, `kind`, `request_id`, `ts`, `channel`, `status`, `latency_ms` as above, plus:
-
-{table}{chr(10).join(rejections)}
-
-## Loading
-
-```python
-from datasets import load_dataset
-predictions = load_dataset("{repo_id}", "predictions", split="train")
-rejections = load_dataset("{repo_id}", "rejections", split="train")
-```
-
-Inside the service, `monitoring.log.read_log([live_dir, history_dir])` returns typed frames.
-"""

@@ -1,0 +1,1 @@
+"""Drift, data quality and label-free performance of the logged predictions (NannyML underneath)."""

@@ -1,0 +1,95 @@
+"""Headline numbers, time buckets and histograms of a window of logged predictions (no NannyML)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monitoring.drift.chunking import Chunking
+from monitoring.drift.result import SCORE_COLUMN
+
+
+def _percentiles(values: pd.Series, prefix: str) -> dict[str, float | None]:
+    clean = pd.to_numeric(values, errors="coerce").dropna()
+    return {f"{prefix}_p{q}": (round(float(np.percentile(clean, q)), 3) if len(clean) else None) for q in (50, 95, 99)}
+
+
+def kpis(frame: pd.DataFrame, rejections: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Headline numbers of a window: volume, approvals, mean score, latency, rejected requests, versions."""
+    n, rejected = len(frame), 0 if rejections is None else len(rejections)
+    decisions = frame["decision"] if "decision" in frame else pd.Series(dtype=object)
+    versions = frame["model_version"].dropna().unique() if "model_version" in frame else []
+    out: dict[str, Any] = {
+        "predictions": n,
+        "rejections": rejected,
+        "rejected_rate": round(rejected / (n + rejected), 4) if n + rejected else None,
+        "approval_rate": round(float((decisions == "approve").mean()), 4) if len(decisions) else None,
+        "mean_probability": round(float(frame[SCORE_COLUMN].mean()), 4) if n else None,
+        "model_versions": sorted(map(str, versions)),
+        "first_ts": frame["ts"].min().isoformat() if n else None,
+        "last_ts": frame["ts"].max().isoformat() if n else None,
+    }
+    for column, prefix in (("latency_ms", "latency_ms"), ("inference_ms", "inference_ms")):
+        out |= _percentiles(frame[column] if column in frame else pd.Series(dtype=float), prefix)
+    return out
+
+
+def timeline(frame: pd.DataFrame, chunking: Chunking, rejections: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per time bucket (the chunk period, or hour/day for size chunks): volume, score, approvals, latency."""
+    columns = [
+        "start",
+        "rows",
+        "mean_probability",
+        "approval_rate",
+        "rejections",
+        "rejected_rate",
+        *[f"{m}_p{q}" for m in ("latency_ms", "inference_ms") for q in (50, 95, 99)],
+    ]
+    if not len(frame):
+        return pd.DataFrame(columns=columns)
+    span = frame["ts"].max() - frame["ts"].min()
+    freq = chunking.period or ("h" if span <= pd.Timedelta(days=2) else "D")
+    bucket = frame["ts"].dt.floor(_floor_alias(freq))
+    grouped = frame.groupby(bucket)
+    out = pd.DataFrame({"rows": grouped.size(), "mean_probability": grouped[SCORE_COLUMN].mean()})
+    out["approval_rate"] = grouped["decision"].agg(lambda s: (s == "approve").mean()) if "decision" in frame else np.nan
+    for column in ("latency_ms", "inference_ms"):
+        values = pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series(np.nan, frame.index)
+        for q in (50, 95, 99):
+            out[f"{column}_p{q}"] = values.groupby(bucket).quantile(q / 100)
+    rejected = (
+        rejections["ts"].dt.floor(_floor_alias(freq)).value_counts()
+        if rejections is not None and len(rejections)
+        else pd.Series(dtype="int64")
+    )
+    out["rejections"] = rejected.reindex(out.index).fillna(0).astype(int)
+    out["rejected_rate"] = out["rejections"] / (out["rows"] + out["rejections"])
+    return out.rename_axis("start").reset_index()[columns]
+
+
+def _floor_alias(freq: str) -> str:
+    # Period aliases ("D", "W") and floor aliases differ for weeks; floor by day then.
+    return "D" if freq.upper().startswith("W") else freq
+
+
+def histograms(frame: pd.DataFrame, reference: pd.DataFrame) -> dict[str, Any]:
+    """Binned scores (production vs reference) and latencies: small, JSON-able, enough to plot."""
+    edges = np.linspace(0.0, 1.0, 51)
+    out: dict[str, Any] = {
+        "score": {
+            "edges": edges.tolist(),
+            "production": np.histogram(frame[SCORE_COLUMN].dropna(), edges)[0].tolist() if len(frame) else [],
+            "reference": np.histogram(reference[SCORE_COLUMN].dropna(), edges)[0].tolist(),
+        },
+    }
+    for column in ("latency_ms", "inference_ms"):
+        values = pd.to_numeric(frame[column], errors="coerce").dropna() if column in frame else pd.Series(dtype=float)
+        if len(values):
+            top = max(float(np.percentile(values, 99.5)), 1e-3)
+            counts, bins = np.histogram(values.clip(upper=top), bins=40)
+            out[column] = {"edges": bins.tolist(), "counts": counts.tolist()}
+        else:
+            out[column] = {"edges": [], "counts": []}
+    return out

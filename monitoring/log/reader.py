@@ -1,0 +1,239 @@
+"""Read the log back: live and history folders into typed frames, through one shared parse cache.
+
+`read_log` is the only reader of the shards' bytes. Parsing JSON is its whole cost, so parsed shards
+are kept in a `ReadCache`; `SHARED_CACHE` is the one every long-lived reader of a process uses (the
+analysis and the alert evaluation run in the same worker and read the same shards).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from monitoring.log.records import CHANNELS, KINDS, TS_TYPE, file_schema, partition_day, shard_paths
+from scoring.schema import CATEGORICAL as CATEGORICAL_COLUMNS
+from scoring.schema import FIELDS, RAW_COLUMNS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LogData:
+    """Everything `read_log` found: typed frames plus what it had to skip."""
+
+    predictions: pd.DataFrame
+    rejections: pd.DataFrame
+    torn_lines: int = 0  # a last line without its newline (writer killed mid-write), skipped
+    bad_lines: int = 0  # complete lines that are not valid rows (a damaged file), skipped
+    files: int = 0
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """One shard parsed up to `consumed` bytes (always a line boundary)."""
+
+    inode: int
+    consumed: int
+    table: pa.Table
+    bad: int = 0
+    torn: bool = False
+
+
+class ReadCache:
+    """Parsed shards kept between calls of `read_log`.
+
+    Parsing JSON is the reader's whole cost and shards only grow, so a cached shard is re-read only
+    from where the last read stopped: a closed shard is parsed once, the live one for its new lines.
+    Memory: about the size of the data as Arrow columns. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[Path, _Parsed] = {}
+
+    def parse(self, path: Path, schema: pa.Schema) -> _Parsed:
+        with self._lock:
+            entry = _parse_shard(path, schema, self._entries.get(path))
+            self._entries[path] = entry
+            return entry
+
+    def forget_missing(self) -> None:
+        with self._lock:
+            self._entries = {p: e for p, e in self._entries.items() if p.exists()}
+
+
+def read_log(
+    dirs: Sequence[str | Path],
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    cache: ReadCache | None = None,
+) -> LogData:
+    """Read the live folder and the history folder(s) into typed frames, rows with start <= ts < end.
+
+    A shard found under the same relative path in several folders (pushed, then pulled back as
+    history) is read once, from its longest copy, so history never duplicates live rows. Pass a
+    long-lived `cache` to make repeated reads cost only the new lines.
+    """
+    start, end = _as_utc(start), _as_utc(end)
+    paths = [p for p in shard_paths([Path(d) for d in dirs]).values() if _in_window(p, start, end)]
+    by_kind = {kind: [p for p in paths if p.name.startswith(prefix + "-")] for kind, prefix in KINDS.items()}
+    cache = cache or ReadCache()
+    schemas = {kind: file_schema(kind, tolerant=True) for kind in KINDS}
+    parsed = {kind: [cache.parse(p, schemas[kind]) for p in by_kind[kind]] for kind in KINDS}
+    everything = parsed["prediction"] + parsed["rejection"]
+    return LogData(
+        predictions=_prediction_frame(_window(parsed["prediction"], schemas["prediction"], start, end)),
+        rejections=_rejection_frame(_window(parsed["rejection"], schemas["rejection"], start, end)),
+        torn_lines=sum(e.torn for e in everything),
+        bad_lines=sum(e.bad for e in everything),
+        files=len(everything),
+    )
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _in_window(path: Path, start: datetime | None, end: datetime | None) -> bool:
+    day = partition_day(path)
+    if day is None:
+        return False
+    return not ((start is not None and day < start.date()) or (end is not None and day > end.date()))
+
+
+def _parse_shard(path: Path, schema: pa.Schema, known: _Parsed | None) -> _Parsed:
+    with path.open("rb") as handle:
+        info = os.fstat(handle.fileno())
+        if known is None or known.inode != info.st_ino or info.st_size < known.consumed:
+            known = _Parsed(info.st_ino, 0, schema.empty_table())  # new or replaced file: from the start
+        cut, tail = _last_line_end(handle, start=known.consumed, size=info.st_size)
+    # The writer ends every line with its newline in the same write, so bytes after the last
+    # newline are a line being written now or torn by a crash: never parse them, count them.
+    torn = bool(tail.strip())
+    if cut == known.consumed:
+        return _Parsed(known.inode, known.consumed, known.table, known.bad, torn)
+    # Memory-mapped and sliced without a copy: the shards can be hundreds of MB.
+    source = pa.memory_map(str(path))
+    source.seek(known.consumed)
+    body = source.read_buffer(cut - known.consumed)
+    try:
+        table, bad = _parse_bytes(body, schema), 0
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        logger.warning("prediction log: corrupt lines in %s, reading it line by line", path)
+        table, bad = _parse_lines(body.to_pybytes(), schema)
+    return _Parsed(known.inode, cut, pa.concat_tables([known.table, table]), known.bad + bad, torn)
+
+
+def _last_line_end(handle: Any, *, start: int, size: int, step: int = 1 << 16) -> tuple[int, bytes]:
+    """Offset just past the last newline in [start, size), and the bytes after it (the tail)."""
+    tail = b""
+    end = size
+    while end > start:
+        begin = max(start, end - step)
+        handle.seek(begin)
+        chunk = handle.read(end - begin)
+        found = chunk.rfind(b"\n")
+        if found >= 0:
+            return begin + found + 1, chunk[found + 1 :] + tail
+        tail, end = chunk + tail, begin
+    return start, tail
+
+
+def _parse_bytes(data: pa.Buffer | bytes, schema: pa.Schema) -> pa.Table:
+    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    # Large blocks: fewer block boundaries to reconcile; two cores still get several blocks each.
+    read_options = pa_json.ReadOptions(block_size=32 << 20)
+    table = pa_json.read_json(pa.BufferReader(data), parse_options=options, read_options=read_options)
+    return table.select(schema.names)
+
+
+def _parse_lines(body: bytes, schema: pa.Schema) -> tuple[pa.Table, int]:
+    """Slow path for a damaged shard: keep every line that parses on its own, count the others."""
+    tables, bad = [], 0
+    for line in body.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            tables.append(_parse_bytes(line, schema))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            bad += 1
+    return (pa.concat_tables(tables) if tables else schema.empty_table()), bad
+
+
+def _window(parsed: Sequence[_Parsed], schema: pa.Schema, start: datetime | None, end: datetime | None) -> pa.Table:
+    table = pa.concat_tables([e.table for e in parsed]) if parsed else schema.empty_table()
+    mask = None
+    if start is not None:
+        mask = pc.greater_equal(table["ts"], pa.scalar(start, TS_TYPE))
+    if end is not None:
+        below = pc.less(table["ts"], pa.scalar(end, TS_TYPE))
+        mask = below if mask is None else pc.and_(mask, below)
+    if mask is not None:
+        table = table.filter(mask)
+    return table.sort_by("ts")
+
+
+def _typed_columns(table: pa.Table) -> pa.Table:
+    """Int kinds to int64 and categories to dictionaries, in Arrow where it is cheap."""
+    for name in RAW_COLUMNS:
+        kind = FIELDS[name].kind
+        index = table.schema.get_field_index(name)
+        if kind == "category":
+            table = table.set_column(index, name, pc.dictionary_encode(table[name]))
+        elif kind in ("int", "flag"):
+            # A fractional value in an int field stays float, visible, rather than truncated.
+            with contextlib.suppress(pa.ArrowInvalid):
+                table = table.set_column(index, name, table[name].cast(pa.int64()))  # safe cast
+    return table
+
+
+_WARNINGS = pa.list_(pa.string())
+# Int64 keeps nulls without turning ints into floats; warnings stay Arrow lists (an element reads
+# as a plain list) because building 100k Python lists would cost more than the rest of the frame.
+_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), _WARNINGS: pd.ArrowDtype(_WARNINGS)}
+
+
+def _prediction_frame(table: pa.Table) -> pd.DataFrame:
+    warnings = table["warnings"]
+    table = table.set_column(
+        table.schema.get_field_index("warnings"),
+        "warnings",
+        pc.if_else(pc.is_null(warnings), pa.scalar([], _WARNINGS), warnings),
+    )
+    frame = _typed_columns(table).to_pandas(types_mapper=_PANDAS_TYPES.get)
+    frame["channel"] = _categorical(frame["channel"], CHANNELS)
+    for name in CATEGORICAL_COLUMNS:
+        frame[name] = _categorical(frame[name], FIELDS[name].categories)
+    return frame
+
+
+def _categorical(values: pd.Series, categories: tuple[str, ...]) -> pd.Series:
+    """Schema categories in schema order, so every read has the same dtype; unknown labels kept."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("category")
+    extra = [c for c in values.cat.categories if c not in set(categories)]
+    return values.cat.set_categories([*categories, *sorted(extra)])
+
+
+def _rejection_frame(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    frame["channel"] = _categorical(frame["channel"], CHANNELS)
+    return frame
+
+
+SHARED_CACHE = ReadCache()  # one per process: every shard parsed once, whoever reads it

@@ -1,0 +1,238 @@
+"""`PredictionLog`: the append-only, crash-safe writer of one process, and local retention.
+
+One file per process, kind and day (see `monitoring.log`); the Hub push ledger it keeps next to the
+data lives in `monitoring.sync.ledger`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from monitoring.log.records import KINDS, SHARD_GLOB, format_ts, partition_day, relpath
+from monitoring.log.summary import LineCounter, LogSummary, log_summary
+from monitoring.sync.ledger import LEDGER_NAME, PushLedger
+from scoring.errors import LogWriteError
+
+logger = logging.getLogger(__name__)
+
+_DEFAULT_MAX_SHARD_BYTES = 64 * 1024 * 1024  # bounds what one scheduled push has to re-upload
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+# ------------------------------------------------------------------------------------------- writer
+
+
+@dataclass(slots=True)
+class _Shard:
+    fd: int
+    path: Path
+    day: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogHealth:
+    """What `/readyz` needs to know about the log."""
+
+    directory: str
+    writable: bool
+    rows_written: int
+    last_write_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+
+
+class PredictionLog:
+    """Append-only, crash-safe JSON Lines log of one process.
+
+    `lock` is public on purpose: the Hub sync takes it while it measures the shards, so a pushed
+    prefix always ends on a line boundary.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        replica_id: str = "local",
+        max_shard_bytes: int = _DEFAULT_MAX_SHARD_BYTES,
+    ) -> None:
+        self.directory = Path(directory)
+        self.replica_id = _SAFE_NAME.sub("-", replica_id).strip("-") or "local"
+        self.max_shard_bytes = max_shard_bytes
+        self.started_at = datetime.now(UTC)
+        self.lock = threading.Lock()
+        self.ledger = PushLedger(self.directory / LEDGER_NAME)
+        self._shards: dict[str, _Shard] = {}
+        self._pid = os.getpid()
+        self._seq = 0
+        self._rows = 0
+        self._last_write_at: float | None = None
+        self._last_error: str | None = None
+        self._last_error_at: float | None = None
+        self._lines = LineCounter()
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Write one row as one line; once this returns, a SIGKILL of the process loses nothing."""
+        self.append_many((row,))
+
+    def append_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Write rows of one kind and one day (a batch) with a single write: all of them or none."""
+        if not rows:
+            return
+        kind, day = _route(rows[0])
+        if any(_route(row) != (kind, day) for row in rows[1:]):
+            for row in rows:  # mixed days (a batch across midnight): keep each line in its own partition
+                self.append_many((row,))
+            return
+        try:
+            data = b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows)
+        except (TypeError, orjson.JSONEncodeError) as exc:
+            raise LogWriteError(f"row is not serialisable: {exc}") from exc
+        with self.lock:
+            self._write(kind, day, data, len(rows))
+
+    def _write(self, kind: str, day: str, data: bytes, count: int) -> None:
+        try:
+            shard = self._shard_for(kind, day)
+            written = os.write(shard.fd, data)  # O_APPEND: one write is one contiguous, unshared range
+        except OSError as exc:
+            self._fail(kind, f"{type(exc).__name__}: {exc}")
+            raise LogWriteError(f"cannot write the prediction log in {self.directory}: {exc}") from exc
+        shard.size += written
+        if written != len(data):
+            # Disk full mid-line: leave the torn tail as the last bytes of that file (the reader
+            # skips it) and continue in a fresh file rather than glue the next line onto it.
+            self._fail(kind, f"short write ({written} of {len(data)} bytes)")
+            raise LogWriteError(f"short write to {shard.path}: {written} of {len(data)} bytes")
+        self._rows += count
+        self._last_write_at = time.time()
+
+    def _shard_for(self, kind: str, day: str) -> _Shard:
+        shard = self._shards.get(kind)
+        if os.getpid() != self._pid:  # forked worker: never share the parent's file
+            self._pid, self._shards, shard = os.getpid(), {}, None
+        if shard is not None and shard.day == day and shard.size < self.max_shard_bytes:
+            return shard
+        if shard is not None:
+            os.close(shard.fd)
+        shard = self._open(kind, day)
+        self._shards[kind] = shard
+        return shard
+
+    def _open(self, kind: str, day: str) -> _Shard:
+        folder = self.directory / f"date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = self.started_at.strftime("%Y%m%dT%H%M%S%fZ")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
+        while True:
+            self._seq += 1
+            path = folder / f"{KINDS[kind]}-{self.replica_id}-{stamp}-p{self._pid}-{self._seq:03d}.jsonl"
+            try:
+                return _Shard(os.open(path, flags, 0o644), path, day, 0)
+            except FileExistsError:  # O_EXCL: an existing shard is never reopened, let alone truncated
+                continue
+
+    def _fail(self, kind: str, message: str) -> None:
+        self._last_error, self._last_error_at = message, time.time()
+        shard = self._shards.pop(kind, None)
+        if shard is not None:
+            with contextlib.suppress(OSError):
+                os.close(shard.fd)
+        logger.error("prediction log write failed: %s", message)
+
+    def close(self) -> None:
+        with self.lock:
+            for shard in self._shards.values():
+                os.close(shard.fd)
+            self._shards = {}
+
+    def open_files(self) -> set[Path]:
+        with self.lock:
+            return {shard.path for shard in self._shards.values()}
+
+    def health(self) -> LogHealth:
+        """Probe the folder for real (create, delete a file): permission bits lie on read-only mounts."""
+        return LogHealth(
+            directory=str(self.directory),
+            writable=_probe_writable(self.directory),
+            rows_written=self._rows,
+            last_write_at=_iso_or_none(self._last_write_at),
+            last_error=self._last_error,
+            last_error_at=_iso_or_none(self._last_error_at),
+        )
+
+    def prune(
+        self, *, retention_days: int | None, history_dir: Path | None = None, now: datetime | None = None
+    ) -> list[Path]:
+        """Delete shards of days older than `retention_days`, but only those fully pushed to the Hub.
+
+        History shards came from the Hub, so they are pushed by definition. Returns what was deleted.
+        """
+        if not retention_days or retention_days <= 0:
+            return []
+        cutoff = ((now or datetime.now(UTC)) - timedelta(days=retention_days)).date()
+        pushed, live = self.ledger.state().pushed, self.open_files()
+        deleted = [
+            p
+            for p in _old_shards(self.directory, cutoff)
+            if p not in live and pushed.get(relpath(p, self.directory)) == p.stat().st_size
+        ]
+        if history_dir is not None:
+            deleted += list(_old_shards(Path(history_dir), cutoff))
+        for path in deleted:
+            path.unlink(missing_ok=True)
+            _remove_if_empty(path.parent)
+        self.ledger.forget(relpath(p, self.directory) for p in deleted if p.is_relative_to(self.directory))
+        return deleted
+
+    def summary(self, *, latest: int = 20, history_dir: Path | None = None) -> LogSummary:
+        """What the "Production data" view shows: newest rows, shards, total size, last push."""
+        return log_summary(
+            self.directory, state=self.ledger.state(), counter=self._lines, latest=latest, history_dir=history_dir
+        )
+
+
+def _route(row: Mapping[str, Any]) -> tuple[str, str]:
+    kind, ts = row.get("kind"), row.get("ts")
+    if kind not in KINDS or not isinstance(ts, str) or len(ts) < 10:
+        raise LogWriteError(f"not a log row (kind={kind!r}, ts={ts!r}); build it with build_*_row")
+    return kind, ts[:10]
+
+
+def _probe_writable(directory: Path) -> bool:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".probe-{os.getpid()}-{threading.get_ident()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError:
+        return False
+    return True
+
+
+def _iso_or_none(epoch: float | None) -> str | None:
+    return None if epoch is None else format_ts(datetime.fromtimestamp(epoch, UTC))
+
+
+def _old_shards(root: Path, cutoff: date) -> Iterable[Path]:
+    for path in sorted(root.glob(SHARD_GLOB)):
+        day = partition_day(path)
+        if day is not None and day < cutoff:
+            yield path
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty: another shard of that day is still there
+        folder.rmdir()

@@ -1,0 +1,146 @@
+"""The analysis off the scoring path: a spawned, niced worker process (or a thread) that keeps the latest result.
+
+`AnalysisRunner` submits `run_job` (read the log window, calculate with the process' fitted monitor)
+and, through `submit`, the alert evaluation, so both share one worker and one read cache.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from monitoring.drift.chunking import Chunking, window_bounds
+from monitoring.drift.monitor import TOP_FEATURES, fitted_monitor
+from monitoring.drift.result import MonitoringResult
+from monitoring.log.reader import SHARED_CACHE, read_log
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisJob:
+    """What to analyse, picklable so a worker process can run it."""
+
+    log_dirs: tuple[str, ...]
+    model_dir: str
+    top: int = TOP_FEATURES
+
+
+def run_job(job: AnalysisJob, window: str = "all", chunking: Chunking | None = None) -> MonitoringResult:
+    """Read the log for `window` and analyse it (what the runner's worker executes)."""
+    start, end = window_bounds(window)
+    data = read_log(list(job.log_dirs), start=start, end=end, cache=SHARED_CACHE)
+    monitor = fitted_monitor(job.model_dir, job.top)
+    bounds = {"name": window, "start": start.isoformat() if start else None, "end": end.isoformat() if end else None}
+    return monitor.calculate(data.predictions, chunking=chunking, rejections=data.rejections, window=bounds)
+
+
+def _quiet_worker() -> None:
+    """Initialiser of the analysis worker: one BLAS/OpenMP/numba thread; in a process, lowest priority."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1, user_api="blas")
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        pass
+    if multiprocessing.parent_process() is not None:
+        os.nice(10)  # per process: only ever applied inside the dedicated worker process
+
+
+@dataclass(slots=True)
+class RunnerState:
+    result: MonitoringResult | None = None
+    running: bool = False
+    error: str | None = None
+    requested: tuple[str, str] | None = None
+    finished_at: str | None = None
+
+
+class AnalysisRunner:
+    """Runs the analysis in the background and keeps the latest result; never blocks the caller.
+
+    `isolation="process"` (the service default) runs NannyML in one spawned, niced worker process: no
+    GIL or CPU-priority contention with the scoring path; the fit happens once in that process.
+    `"thread"` runs it in one worker thread of this process (tests, notebooks).
+    """
+
+    def __init__(self, job: AnalysisJob, *, isolation: str = "process") -> None:
+        if isolation not in {"process", "thread"}:
+            raise ValueError("isolation is 'process' or 'thread'")
+        self.job, self.isolation = job, isolation
+        self._state = RunnerState()
+        self._lock = threading.Lock()
+        self._executor: cf.Executor | None = None
+        self._future: cf.Future | None = None
+
+    def _pool(self) -> cf.Executor:
+        if self._executor is None:
+            if self.isolation == "process":
+                self._executor = cf.ProcessPoolExecutor(
+                    1, mp_context=multiprocessing.get_context("spawn"), initializer=_quiet_worker
+                )
+            else:
+                self._executor = cf.ThreadPoolExecutor(1, thread_name_prefix="monitoring", initializer=_quiet_worker)
+        return self._executor
+
+    def refresh(self, window: str = "last 24 h", chunking: Chunking | None = None) -> bool:
+        """Start an analysis unless one is running; returns whether a new one started."""
+        window_bounds(window)  # validates the name now, in the caller
+        with self._lock:
+            if self._state.running:
+                return False
+            self._state.running, self._state.requested = True, (window, (chunking or Chunking()).label())
+            self._future = self._pool().submit(run_job, self.job, window, chunking)
+        self._future.add_done_callback(self._done)
+        return True
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future:
+        """Run another background job (e.g. the alert evaluation) in the same quiet worker."""
+        return self._pool().submit(fn, *args, **kwargs)
+
+    def _done(self, future: cf.Future) -> None:
+        with self._lock:
+            self._state.running = False
+            self._state.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+            try:
+                self._state.result, self._state.error = future.result(), None
+            except Exception as exc:  # keep the last good result and say why this run failed
+                log.exception("monitoring analysis failed")
+                self._state.error = f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, cf.process.BrokenProcessPool):
+                    self._executor = None
+
+    def latest(self) -> RunnerState:
+        """A snapshot: the last result (maybe None), whether a run is in progress, the last error."""
+        with self._lock:
+            return RunnerState(
+                self._state.result,
+                self._state.running,
+                self._state.error,
+                self._state.requested,
+                self._state.finished_at,
+            )
+
+    def wait(self, timeout: float | None = None) -> RunnerState:
+        """Block until the current run ends (tests, CLIs); the UI never calls this."""
+        future = self._future
+        if future is not None:
+            cf.wait([future], timeout=timeout)
+            deadline = time.monotonic() + 5
+            while self.latest().running and time.monotonic() < deadline:  # the done-callback runs just after
+                time.sleep(0.01)
+        return self.latest()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None

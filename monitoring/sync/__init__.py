@@ -1,0 +1,1 @@
+"""Hugging Face Dataset sync of the prediction log: scheduler, push ledger, dataset card, settings."""

@@ -1,0 +1,100 @@
+"""The dataset card (README.md) pushed once to the Hub repo: configs, typed features, every field, GDPR."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from monitoring.log.records import CHANNELS, KINDS, SCHEMA_VERSION, file_schema
+from scoring.schema import FIELDS, RAW_COLUMNS
+
+CARD_PATH = "README.md"
+
+
+_META_FIELDS = {
+    "schema_version": ("int", f"Row format version, currently {SCHEMA_VERSION}."),
+    "kind": ("string", "`prediction` or `rejection`."),
+    "request_id": ("string", "Id of the request; batch rows also carry `batch_id` and `batch_index`."),
+    "ts": ("string", "UTC time the row was built, ISO-8601 with microseconds and `Z`."),
+    "channel": ("string", "Entry point: " + ", ".join(f"`{c}`" for c in CHANNELS) + "."),
+    "model_version": ("string", "Version of the model that produced the score."),
+    "client_ref": ("string|null", "HMAC-SHA256 of the client id with a secret salt; null without salt."),
+    "status": ("string", "`ok` for predictions, `rejected` for rejections."),
+    "probability": ("float", "Predicted probability of default."),
+    "decision": ("string", "`approve` or `refuse`, from the probability and the threshold."),
+    "threshold": ("float", "Decision threshold in force."),
+    "warnings": ("list[string]", "Unusual-but-valid inputs flagged at validation."),
+    "inference_ms": ("float", "Time spent in the model call."),
+    "latency_ms": ("float", "Server-side time from request in to the row being written."),
+    "batch_id": ("string|null", "Id of the batch the row belongs to."),
+    "batch_index": ("int|null", "Position of the row in its batch."),
+}
+_REJECTION_FIELDS = {
+    "error_kind": ("string", "Why the request was refused (validation, unknown_field, too_large, auth, ...)."),
+    "field": ("string|null", "Name of the offending field, when there is one."),
+    "http_status": ("int|null", "HTTP status returned, for REST requests."),
+}
+
+
+def _yaml_features(kind: str) -> list[str]:
+    """`dataset_info` features in the card's YAML, so loaders never guess a type from a null column."""
+    lines = []
+    for column in file_schema(kind):
+        if pa.types.is_list(column.type):
+            lines += [f"    - name: {column.name}", f"      list: {column.type.value_type}"]
+        else:
+            dtype = "float64" if column.type == pa.float64() else str(column.type)
+            lines += [f"    - name: {column.name}", f'      dtype: "{dtype}"']
+    return lines
+
+
+def dataset_card(repo_id: str) -> str:
+    """The README.md pushed once: configs for both file kinds, every field, GDPR note, how to load."""
+    configs, infos = ["configs:"], ["dataset_info:"]
+    for kind, prefix in KINDS.items():
+        configs += [f"- config_name: {prefix}", f'  data_files: "date=*/{prefix}-*.jsonl"']
+        configs += ["  default: true"] if kind == "prediction" else []
+        infos += [f"- config_name: {prefix}", "  features:", *_yaml_features(kind)]
+    header = "\n".join(["---", "pretty_name: Credit scoring prediction log", "license: other", *configs, *infos, "---"])
+    meta = [f"| `{n}` | {t} | {d} |" for n, (t, d) in _META_FIELDS.items()]
+    inputs = [f"| `{n}` | {FIELDS[n].kind} | {FIELDS[n].description} |" for n in RAW_COLUMNS]
+    rejections = [f"| `{n}` | {t} | {d} |" for n, (t, d) in _REJECTION_FIELDS.items()]
+    table = "| field | type | meaning |\n|---|---|---|\n"
+    return f"""{header}
+
+# Prediction log of the credit-scoring service
+
+Every scoring request served (REST, batch, Gradio form and API, MCP) and every refused request, as
+JSON Lines, one UTC day per folder: `date=YYYY-MM-DD/predictions-<replica>-<start>-p<pid>-<seq>.jsonl`
+and `date=YYYY-MM-DD/rejections-...jsonl`. Files are append-only and unique per process; a file is
+re-uploaded as it grows, never rewritten. Row format version {SCHEMA_VERSION}.
+
+## GDPR
+
+No direct identifier is stored. The client id is replaced by a keyed hash (`client_ref`), which
+cannot be reversed without the secret salt and is null when no salt is configured. Rejection
+events never contain the submitted payload. The repository is private; local copies are deleted
+after the retention period once pushed.
+
+## Prediction rows
+
+{table}{chr(10).join(meta)}
+{chr(10).join(inputs)}
+
+Absent inputs are null. `int`/`flag` inputs are integers, `category` inputs strings.
+
+## Rejection rows
+
+`schema_version`, `kind`, `request_id`, `ts`, `channel`, `status`, `latency_ms` as above, plus:
+
+{table}{chr(10).join(rejections)}
+
+## Loading
+
+```python
+from datasets import load_dataset
+predictions = load_dataset("{repo_id}", "predictions", split="train")
+rejections = load_dataset("{repo_id}", "rejections", split="train")
+```
+
+Inside the service, `monitoring.log.reader.read_log([live_dir, history_dir])` returns typed frames.
+"""

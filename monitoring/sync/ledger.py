@@ -1,0 +1,124 @@
+"""The push ledger: what reached the Hub, persisted next to the log so it survives a restart.
+
+Retention deletes a local shard only when the ledger says the Hub holds all of its bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from monitoring.log.records import format_ts
+
+logger = logging.getLogger(__name__)
+
+LEDGER_NAME = ".sync/ledger.json"  # under the log root: never pushed, never read as data
+
+
+@dataclass(frozen=True, slots=True)
+class PushState:
+    """What the Hub sync last did, persisted next to the log so it survives a restart."""
+
+    pushed: dict[str, int] = field(default_factory=dict)  # shard path relative to the root -> bytes pushed
+    last_push_at: str | None = None
+    last_attempt_at: str | None = None
+    ok: bool | None = None
+    last_error: str | None = None
+    pushes: int = 0
+    failures: int = 0
+    card_pushed: bool = False
+
+
+class PushLedger:
+    """Persistent record of what reached the Hub: retention deletes only what is recorded here."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._state: PushState | None = None
+
+    def state(self) -> PushState:
+        with self._lock:
+            return self._load()
+
+    def record_push(self, sizes: Mapping[str, int], *, at: datetime, card: bool = False) -> None:
+        with self._lock:
+            old = self._load()
+            pushed = {**old.pushed, **sizes}
+            self._save(
+                PushState(
+                    pushed,
+                    format_ts(at),
+                    format_ts(at),
+                    True,
+                    None,
+                    old.pushes + 1,
+                    old.failures,
+                    old.card_pushed or card,
+                )
+            )
+
+    def record_failure(self, error: str, *, at: datetime) -> None:
+        with self._lock:
+            old = self._load()
+            self._save(
+                PushState(
+                    old.pushed,
+                    old.last_push_at,
+                    format_ts(at),
+                    False,
+                    error,
+                    old.pushes,
+                    old.failures + 1,
+                    old.card_pushed,
+                )
+            )
+
+    def forget(self, relpaths: Iterable[str]) -> None:
+        gone = set(relpaths)
+        with self._lock:
+            old = self._load()
+            pushed = {k: v for k, v in old.pushed.items() if k not in gone}
+            self._save(
+                PushState(
+                    pushed,
+                    old.last_push_at,
+                    old.last_attempt_at,
+                    old.ok,
+                    old.last_error,
+                    old.pushes,
+                    old.failures,
+                    old.card_pushed,
+                )
+            )
+
+    def _load(self) -> PushState:
+        if self._state is None:
+            try:
+                self._state = PushState(**orjson.loads(self.path.read_bytes()))
+            except FileNotFoundError:
+                self._state = PushState()
+            except (ValueError, TypeError):
+                # A damaged ledger must not stop the service; forgetting it only makes retention keep more.
+                logger.warning("prediction log: unreadable push ledger %s, starting a new one", self.path)
+                self._state = PushState()
+        return self._state
+
+    def _save(self, state: PushState) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(_state_dict(state)))
+        os.replace(tmp, self.path)  # a crash leaves the old ledger or the new one, never half of one
+        self._state = state
+
+
+def _state_dict(state: PushState) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in PushState.__slots__}
