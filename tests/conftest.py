@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "model"
 
 # Everything a test run writes goes to temp folders, and nothing phones home.
-os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -24,7 +24,7 @@ TREE = {
     "model/MLmodel": "flavors: {}\n",
     "model/reference.parquet": "PAR1",
     "scoring/predict.py": "",
-    "monitoring/log.py": "",
+    "monitoring/log/writer.py": "",
     "service/api.py": "",
     "service/ui/blocks.py": "",
     # decoys
@@ -55,7 +55,7 @@ MUST_GO = {
     "model/MLmodel",
     "model/reference.parquet",
     "scoring/predict.py",
-    "monitoring/log.py",
+    "monitoring/log/writer.py",
     "service/api.py",
     "service/ui/blocks.py",
 }

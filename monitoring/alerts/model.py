@@ -16,9 +16,6 @@ KINDS: tuple[Kind, ...] = ("latency", "inference", "errors", "traffic", "storage
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
-# ---------------------------------------------------------------------------------------------- model
-
-
 @dataclass(frozen=True, slots=True)
 class Alert:
     """One anomaly: what, since when, how far from normal, what to check.

@@ -31,9 +31,6 @@ _DEFAULT_MAX_SHARD_BYTES = 64 * 1024 * 1024  # bounds what one scheduled push ha
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-# ------------------------------------------------------------------------------------------- writer
-
-
 @dataclass(slots=True)
 class _Shard:
     fd: int

@@ -316,3 +316,14 @@ def test_gauges_are_label_free_and_always_present() -> None:
     assert gauges["scoring_alerts_latency"] == 1 and gauges["scoring_alerts_drift"] == 0
     assert all("{" not in name for name in gauges)
     assert alerts_to_gauges([]).keys() == gauges.keys()
+
+
+def test_rules_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service and the report build their rules the same way: environment -> Settings -> AlertRules."""
+    monkeypatch.setenv("ALERT_LATENCY_P95_MS", "7")
+    monkeypatch.setenv("ALERT_WINDOW_MIN", "5")
+    monkeypatch.setenv("ALERT_OPENING_HOURS", "mon,wed 09:00-12:30")
+    rules = Settings().alert_rules()
+    assert rules.slo_p95_ms == 7 and rules.window == timedelta(minutes=5)
+    assert (rules.opening_days, rules.opening_start, rules.opening_end) == ((0, 2), time(9, 0), time(12, 30))
+    assert rules.slo_p99_ms == RULES.slo_p99_ms  # what the environment does not set keeps the default

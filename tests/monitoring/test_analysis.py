@@ -199,7 +199,6 @@ def test_chunking_parse_and_validation():
 @pytest.mark.slow
 def test_runner_refreshes_in_the_background(tmp_path, model):
     """Thread isolation with the committed model: refresh returns at once, latest() then holds the result."""
-    from monitoring.log.records import build_prediction_row
     from monitoring.log.writer import PredictionLog
 
     frame = scored(model, 500, seed=9, start=pd.Timestamp.now(tz="UTC").floor("D").isoformat())
@@ -213,9 +212,11 @@ def test_runner_refreshes_in_the_background(tmp_path, model):
         state = runner.wait(timeout=120)
         assert state.error is None and not state.running
         assert state.result.kpis["predictions"] == 500 and state.result.compute_seconds > 0
+        # the rows the app's writer logged, read back by the worker: 500 rows in two 250-row chunks
+        assert list(state.result.chunks["rows"]) == [250, 250] and state.result.chunks["enough"].all()
+        assert state.result.kpis["model_versions"] == sorted(set(map(str, frame["model_version"])))
     finally:
         runner.close()
-    assert build_prediction_row  # the writer the app uses
 
 
 def write_log(log, frame: pd.DataFrame) -> None:

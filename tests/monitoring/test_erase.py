@@ -51,3 +51,10 @@ def test_cli_needs_the_salt(tmp_path, monkeypatch, capsys):
     assert main(["--client-id", "5", "--log-dir", str(tmp_path), "--salt", SALT, "--delete"]) == 0
     assert "erased 1 row" in capsys.readouterr().out
     assert read_log([tmp_path]).predictions.empty
+
+
+def test_cli_reads_the_salt_through_the_settings(tmp_path, monkeypatch, capsys):
+    _write(tmp_path, [5, 6])
+    monkeypatch.setenv("LOG_ID_SALT", SALT)  # what the service hashed with, read the same way
+    assert main(["--client-id", "5", "--log-dir", str(tmp_path)]) == 0
+    assert "1 row(s) for this client" in capsys.readouterr().out
