@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from scoring.columnar import row_payloads, validate_frame
 from scoring.errors import InvalidInput
 from scoring.features import CATEGORY_CODES, FEATURE_NAMES, RAW_INDEX, build_features, display_value
 from scoring.model import Factor, ScoringModel
 from scoring.schema import DAYS_EMPLOYED_PENSIONER, RAW_COLUMNS
-from scoring.validation import validate_encoded, validate_many
+from scoring.validation import validate_application, validate_encoded, validate_many
 
 TOP_FACTORS = 5
 _EMPLOYED = RAW_INDEX["DAYS_EMPLOYED"]
@@ -63,6 +65,22 @@ class BatchResult:
     scores: dict[int, Score] = field(default_factory=dict)
     errors: dict[int, InvalidInput] = field(default_factory=dict)
     inference_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class FrameScores:
+    """A scored table: the valid rows' positions and scores, and the problems of the others."""
+
+    n_rows: int
+    indices: np.ndarray  # positions of the scored rows
+    probabilities: np.ndarray  # aligned with indices
+    decisions: np.ndarray  # "approve" | "refuse", aligned with indices
+    client_refs: list[str | None]  # aligned with indices
+    warnings: dict[int, list[str]]  # position -> extrapolation warnings (rows outside the training ranges)
+    errors: dict[int, InvalidInput]  # position -> every problem of a refused row
+    model_version: str
+    threshold: float
+    inference_ms: float
 
 
 class Scorer:
@@ -156,3 +174,33 @@ class Scorer:
                 factors=self._factors(checked.raw[row], features[row]) if explain else None,
             )
         return result
+
+    def score_frame(self, frame: pd.DataFrame) -> FrameScores:
+        """Score a table of applications: validated on its columns, then the same features and model.
+
+        Same verdicts, problems, probabilities and decisions as `score_batch` on the rows as JSON
+        objects (see scoring.columnar), without building a Python object per row.
+        """
+        checked = validate_frame(frame)
+        probabilities = np.empty(0)
+        started = time.perf_counter()
+        if len(checked.indices):
+            probabilities = np.asarray(self.model.predict(build_features(checked.raw)), dtype=np.float64)
+        inference_ms = (time.perf_counter() - started) * 1000
+        flagged = checked.indices[self._outside(checked.raw)]
+        warnings = {
+            int(i): self._warnings(validate_application(payload)[0])
+            for i, payload in zip(flagged, row_payloads(frame, flagged), strict=True)
+        }
+        return FrameScores(
+            n_rows=checked.n_rows,
+            indices=checked.indices,
+            probabilities=probabilities,
+            decisions=np.where(probabilities >= self.model.threshold, "refuse", "approve"),
+            client_refs=checked.client_refs,
+            warnings=warnings,
+            errors=checked.errors,
+            model_version=self.model.version,
+            threshold=self.model.threshold,
+            inference_ms=inference_ms,
+        )

@@ -218,7 +218,7 @@ class ValidatedBatch:
     errors: dict[int, InvalidInput]
 
 
-def _column_suspects(name: str, spec: Field, values: list[Any], codes: Mapping[str, int] | None) -> tuple[Any, Any]:
+def column_suspects(name: str, spec: Field, values: list[Any], codes: Mapping[str, int] | None) -> tuple[Any, Any]:
     """(float column, boolean mask of rows the scalar validator must look at) for one field."""
     import numpy as np
 
@@ -267,7 +267,7 @@ def validate_many(payloads: list[Any], category_codes: Mapping[str, Mapping[str,
     for j, name in enumerate(RAW_COLUMNS):
         spec = FIELDS[name]
         values = list(columns[j])
-        raw[:, j], bad = _column_suspects(name, spec, values, category_codes.get(name))
+        raw[:, j], bad = column_suspects(name, spec, values, category_codes.get(name))
         suspect |= bad
         if spec.required:
             suspect |= np.isnan(raw[:, j])

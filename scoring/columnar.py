@@ -1,0 +1,193 @@
+"""Validation of a whole table of applications at once, on its columns.
+
+A table (a pandas DataFrame: from Parquet, CSV, Arrow or a Spark task) holds one application per
+row and Home Credit field names as columns. Each column is checked with a handful of numpy
+operations on its native dtype -- types, labels, bounds, whole numbers, required fields -- instead
+of 120 Python checks per row. The verdicts are, by construction, those of the per-row validator:
+
+- a row is read as the JSON object `row_payload` gives: every column is a key, a missing cell
+  (null, NA, NaN) is a null value, numpy scalars are plain Python numbers;
+- a row that every vectorised check clears is exactly a row `validate_application` accepts;
+- any other row (a suspect) is handed to `validate_application`, still the one place that words a
+  problem, so a refused row carries the same problems, in the same order, as the REST answer.
+
+A bad cell refuses its row only; only a table that cannot be read as rows at all (a column name
+given twice) is refused as a whole.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.errors import InvalidInput, Problem
+from scoring.features import CATEGORY_CODES, encode_record
+from scoring.schema import DAYS_EMPLOYED_PENSIONER, FIELDS, ID_COLUMN, RAW_COLUMNS, Field
+from scoring.validation import column_suspects, validate_application
+
+_ID_TYPES = frozenset({int, str, type(None)})
+
+
+@dataclass(slots=True)
+class ValidatedFrame:
+    """The rows of a table that passed, in order, their raw matrix, and the problems of the others."""
+
+    n_rows: int
+    indices: np.ndarray  # positions (0-based) of the valid rows
+    raw: np.ndarray  # n_valid x 120, see scoring.features
+    client_refs: list[str | None]  # SK_ID_CURR of each valid row, as the service logs it
+    errors: dict[int, InvalidInput]  # position -> every problem of that row
+
+
+def cell_value(value: Any) -> Any:
+    """A table cell as the JSON value it stands for: missing -> None, numpy scalars -> Python ones."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None  # NaN is how pandas and Arrow-to-pandas spell a missing number
+    return value
+
+
+def row_payloads(frame: pd.DataFrame, rows: Any) -> list[dict[Any, Any]]:
+    """The JSON objects that rows (positions) of `frame` stand for, keys in column order."""
+    part = frame.iloc[np.asarray(rows, dtype=np.intp)]
+    columns = [[cell_value(v) for v in part.iloc[:, j].tolist()] for j in range(part.shape[1])]
+    names = list(frame.columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)] if names else []
+
+
+def _is_string(dtype: Any) -> bool:
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    return isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_string_dtype(dtype)
+
+
+def _kind_of(dtype: Any) -> str:
+    """'bool', 'int', 'float', 'text' for a dtype checked natively; 'other' for cell-by-cell."""
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype):
+        return "other"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    return "text" if _is_string(dtype) else "other"
+
+
+def _numbers(series: pd.Series) -> np.ndarray:
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _number_column(spec: Field, values: np.ndarray, *, whole: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(raw column, suspects) for a numeric field given numbers; NaN is a missing cell."""
+    high = 0.0 if spec.name == "DAYS_EMPLOYED" else spec.maximum
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(values) | (values < spec.minimum) | (values > high)
+        if spec.name == "DAYS_EMPLOYED":
+            bad &= values != DAYS_EMPLOYED_PENSIONER
+        if spec.kind in ("int", "flag") and not whole:
+            bad |= np.isfinite(values) & (values != np.floor(values))
+    return values, bad
+
+
+def _label_column(spec: Field, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    codes = pd.Categorical(series, categories=list(spec.categories)).codes
+    present = series.notna().to_numpy()
+    return np.where(codes < 0, np.nan, codes).astype(np.float64), present & (codes < 0)
+
+
+def field_column(spec: Field, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(raw column, boolean mask of rows the per-row validator must look at) for one field."""
+    kind = _kind_of(series.dtype)
+    n = len(series)
+    if kind == "other":
+        cells = [cell_value(v) for v in series.tolist()]
+        return column_suspects(spec.name, spec, cells, CATEGORY_CODES.get(spec.name))
+    wanted = "text" if spec.kind == "category" else ("int", "float")
+    if kind not in wanted:  # a boolean anywhere, a number for a label, a text for a number
+        return np.full(n, np.nan), series.notna().to_numpy()
+    if kind == "text":
+        return _label_column(spec, series)
+    return _number_column(spec, _numbers(series), whole=kind == "int")
+
+
+def _id_suspects(series: pd.Series) -> np.ndarray:
+    kind = _kind_of(series.dtype)
+    if kind == "int":
+        return np.zeros(len(series), dtype=bool)
+    if kind in ("bool", "float"):
+        return series.notna().to_numpy()
+    cells = [cell_value(v) for v in series.tolist()]
+    return np.array([not _fine_id(v) for v in cells], dtype=bool)
+
+
+def _fine_id(value: Any) -> bool:
+    if type(value) not in _ID_TYPES:
+        return False
+    if isinstance(value, str):
+        short = value[:64]
+        return short.encode("utf-8", "replace").decode("utf-8") == short
+    return True
+
+
+def _refs(series: pd.Series | None, rows: np.ndarray) -> list[str | None]:
+    if series is None:
+        return [None] * len(rows)
+    return [None if v is None else str(v)[:64] for v in map(cell_value, series.iloc[rows].tolist())]
+
+
+def _check_names(frame: pd.DataFrame) -> None:
+    seen: set[Any] = set()
+    for name in frame.columns:
+        if name in seen:
+            shown = str(name)[:100].encode("utf-8", "replace").decode("utf-8")
+            raise InvalidInput([Problem(shown, "duplicate_key", "column given twice")])
+        seen.add(name)
+
+
+def validate_frame(frame: pd.DataFrame) -> ValidatedFrame:
+    """Validate every row of `frame` on its columns; same verdicts and problems as `validate_application`."""
+    _check_names(frame)
+    n = len(frame)
+    suspect = np.zeros(n, dtype=bool)
+    raw = np.full((n, len(RAW_COLUMNS)), np.nan)
+    position = {name: j for j, name in enumerate(RAW_COLUMNS)}
+    for name in frame.columns:
+        spec = FIELDS.get(name) if isinstance(name, str) else None
+        if name == ID_COLUMN:
+            suspect |= _id_suspects(frame[name])
+        elif spec is None:
+            suspect[:] = True  # an unknown column: every row names it (as an unknown key would)
+        else:
+            j = position[name]
+            raw[:, j], bad = field_column(spec, frame[name])
+            suspect |= bad
+    for name in (n for n, f in FIELDS.items() if f.required):
+        suspect |= np.isnan(raw[:, position[name]])
+    return _settle(frame, raw, suspect)
+
+
+def _settle(frame: pd.DataFrame, raw: np.ndarray, suspect: np.ndarray) -> ValidatedFrame:
+    """Hand the suspects to the per-row validator; keep the rows it clears, re-encoded from their fields."""
+    errors: dict[int, InvalidInput] = {}
+    cleared: dict[int, dict[str, Any]] = {}
+    rows = np.flatnonzero(suspect)
+    for i, payload in zip(rows.tolist(), row_payloads(frame, rows), strict=True):
+        try:
+            cleared[i], _ = validate_application(payload)
+        except InvalidInput as exc:
+            errors[i] = exc
+    for i, clean in cleared.items():
+        raw[i] = encode_record(clean)
+    keep = np.ones(len(frame), dtype=bool)
+    keep[list(errors)] = False
+    indices = np.flatnonzero(keep)
+    ids = frame[ID_COLUMN] if ID_COLUMN in frame.columns else None
+    return ValidatedFrame(len(frame), indices, raw[indices], _refs(ids, indices), errors)
