@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test lint format train bench image image-measure deploy-dry-run browser lock clean
+.PHONY: run test lint format train bench image image-measure deploy-dry-run browser java spark-demo lock clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -27,7 +27,18 @@ run: $(VENV)/.runtime
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
 
-test: $(VENV)/.dev browser
+# Java 17 for PySpark (the batch job's Spark engine, docs/batch.md).
+java:
+	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null; }
+
+# The batch job on 50,000 generated applications, in Spark local mode (INPUT/OUTPUT to use your own files).
+INPUT ?= /tmp/applications.parquet
+OUTPUT ?= /tmp/scored
+spark-demo: $(VENV)/.dev java
+	test -e $(INPUT) || $(PY) -c "from scoring.data import production_stream as p; p(50_000, seed=1).to_parquet('$(INPUT)')"
+	$(PY) -m scoring.batch --input $(INPUT) --output $(OUTPUT) --engine spark --master 'local[2]'
+
+test: $(VENV)/.dev browser java
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev

@@ -86,3 +86,7 @@ class ServiceUnavailable(ServiceError):
 
 class MonitoringError(ServiceError):
     """The monitoring could not be fitted or computed (bad reference, NannyML failure)."""
+
+
+class BatchError(ServiceError):
+    """A batch job could not read its input, write its output or run on its engine."""

@@ -48,6 +48,9 @@ class ScoringModel:
     _training_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     # The runtime chosen at load (scoring.runtimes); None = plain booster.predict.
     _predict: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    # LightGBM threads for every prediction, set where the process owns fewer cores than LightGBM
+    # would take (one per Spark task); None = the runtime's choice (1 below 256 rows, else all cores).
+    threads: int | None = None
 
     @property
     def version(self) -> str:
@@ -65,6 +68,8 @@ class ScoringModel:
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Probability of default for each row of a model matrix."""
+        if self.threads is not None:
+            return self.booster.predict(features, num_threads=self.threads)
         if self._predict is not None:
             return self._predict(features)
         return self.booster.predict(features, num_threads=1 if len(features) < 256 else 0)

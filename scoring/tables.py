@@ -1,0 +1,111 @@
+"""Tables in and out of the scorer: Arrow/Parquet and CSV to typed DataFrames, scores to a result table.
+
+The reading rules decide which JSON value each cell stands for (see scoring.columnar), so they are
+written once here and used by every engine of the batch job (and any door that takes files):
+
+- Arrow and Parquet keep their types; an integer or boolean column with nulls stays integer or
+  boolean (pandas alone would turn it into floats);
+- CSV is text: a cell in one of `MISSING_TEXT` is missing; in a category column or SK_ID_CURR the
+  text is the value; elsewhere a cell that reads as a number is that number (integers stay
+  integers) and any other text stays text, so a stray word refuses its row, not its column.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from scoring.predict import FrameScores
+from scoring.schema import CATEGORICAL, ID_COLUMN
+
+MISSING_TEXT = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
+ROW_COLUMN = "row"
+RESULT_COLUMNS = ("status", "probability", "decision", "model_version", "problems", "warnings")
+_TEXT_COLUMNS = frozenset((*CATEGORICAL, ID_COLUMN))
+
+
+def _keep_type(arrow_type: pa.DataType) -> Any:
+    if pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type):
+        return pd.ArrowDtype(arrow_type)  # nulls stay nulls, integers stay integers
+    return None
+
+
+def arrow_to_frame(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:
+    """An Arrow table or batch as the DataFrame the validator reads (see the module rules)."""
+    return table.to_pandas(types_mapper=_keep_type)
+
+
+def _numbers_or_text(text: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(text, errors="coerce", dtype_backend="numpy_nullable")
+    unreadable = numbers.isna() & text.notna()
+    if not unreadable.any():
+        return numbers
+    mixed = numbers.astype(object)
+    mixed[unreadable] = text[unreadable]
+    return mixed
+
+
+def type_csv_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A DataFrame of CSV text cells (None or text) typed by the module's CSV rules."""
+    out = {}
+    for name in frame.columns:
+        text = frame[name].astype(object)
+        text = text.where(text.notna() & ~text.isin(MISSING_TEXT), None)
+        out[name] = text.astype("str") if name in _TEXT_COLUMNS else _numbers_or_text(text)
+    typed = pd.DataFrame(out, index=frame.index)
+    typed.columns = frame.columns
+    return typed
+
+
+def is_csv(path: str | Path) -> bool:
+    return str(path).lower().endswith((".csv", ".csv.gz"))
+
+
+def read_chunks(path: str | Path, *, rows: int) -> Iterator[pd.DataFrame]:
+    """The table at `path` (a Parquet file or folder, or a CSV file), `rows` rows at a time."""
+    if is_csv(path):
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=rows)
+        for chunk in reader:
+            yield type_csv_text(chunk)
+        return
+    import pyarrow.dataset as ds
+
+    for batch in ds.dataset(str(path), format="parquet").to_batches(batch_size=rows):
+        if batch.num_rows:
+            yield arrow_to_frame(batch)
+
+
+def result_frame(frame: pd.DataFrame, scores: FrameScores, *, rows: np.ndarray) -> pd.DataFrame:
+    """One output row per input row, in order: its position, SK_ID_CURR, and its score or its problems.
+
+    `problems` is the JSON list of {field, kind, message} the REST answer gives for that row;
+    `warnings` the JSON list of extrapolation warnings. Both are null when there is nothing to say.
+    """
+    n = scores.n_rows
+    probability = np.full(n, np.nan)
+    probability[scores.indices] = scores.probabilities
+    decision = np.full(n, None, dtype=object)
+    decision[scores.indices] = scores.decisions
+    problems = np.full(n, None, dtype=object)
+    for i, error in scores.errors.items():
+        problems[i] = json.dumps([p.as_dict() for p in error.problems], ensure_ascii=False)
+    warnings = np.full(n, None, dtype=object)
+    for i, texts in scores.warnings.items():
+        if texts:
+            warnings[i] = json.dumps(texts, ensure_ascii=False)
+    out = pd.DataFrame({ROW_COLUMN: np.asarray(rows, dtype=np.int64)})
+    if ID_COLUMN in frame.columns:
+        out[ID_COLUMN] = frame[ID_COLUMN].reset_index(drop=True)
+    out["status"] = np.where(problems == None, "ok", "invalid")  # noqa: E711 - elementwise on an object array
+    out["probability"] = probability
+    out["decision"] = pd.array(decision, dtype="str")
+    out["model_version"] = scores.model_version
+    out["problems"] = pd.array(problems, dtype="str")
+    out["warnings"] = pd.array(warnings, dtype="str")
+    return out
