@@ -35,7 +35,7 @@ java:
 INPUT ?= /tmp/applications.parquet
 OUTPUT ?= /tmp/scored
 spark-demo: $(VENV)/.dev java
-	test -e $(INPUT) || $(PY) -c "from scoring.data import production_stream as p; p(50_000, seed=1).to_parquet('$(INPUT)')"
+	test -e $(INPUT) || $(PY) -c "from scoring.synth.generate import production_stream as p; p(50_000, seed=1).to_parquet('$(INPUT)')"
 	$(PY) -m scoring.batch --input $(INPUT) --output $(OUTPUT) --engine spark --master 'local[2]'
 
 test: $(VENV)/.dev browser java

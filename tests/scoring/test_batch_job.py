@@ -51,20 +51,20 @@ def _plant(frame: pd.DataFrame) -> dict[int, str]:
 
 
 @pytest.fixture(scope="module")
-def applications(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, dict[int, str], Path]:
-    from scoring.data import production_stream
+def portfolio(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, dict[int, str], Path]:
+    from scoring.synth.generate import production_stream
 
     frame = production_stream(N_ROWS, seed=19)
     planted = _plant(frame)
-    path = tmp_path_factory.mktemp("batch") / "applications.parquet"
+    path = tmp_path_factory.mktemp("batch") / "portfolio.parquet"
     frame.to_parquet(path, index=False)
     return frame, planted, path
 
 
 @pytest.fixture(scope="module")
-def service_answers(applications, scorer):
+def service_answers(portfolio, scorer):
     """What the service answers for each row sent as JSON (SK_ID_CURR and TARGET aside)."""
-    frame, _, _ = applications
+    frame, _, _ = portfolio
     return scorer.score_batch(frame_payloads(frame))
 
 
@@ -96,10 +96,10 @@ def _assert_same_as_the_service(output: pd.DataFrame, frame: pd.DataFrame, answe
     assert set(output["model_version"]) == {answers.scores[int(ok.index[0])].model_version}
 
 
-def test_the_spark_job_scores_every_row_as_the_service_does(spark, applications, service_answers, tmp_path):
+def test_the_spark_job_scores_every_row_as_the_service_does(spark, portfolio, service_answers, tmp_path):
     from scoring.batch_spark import run_spark
 
-    frame, planted, path = applications
+    frame, planted, path = portfolio
     summary = run_spark(path, tmp_path / "scored", model_dir=MODEL_DIR, spark=spark)
     output = pd.read_parquet(tmp_path / "scored")
     assert len(list((tmp_path / "scored").glob("part-*.parquet"))) >= 2  # it really ran in parallel tasks
@@ -107,15 +107,15 @@ def test_the_spark_job_scores_every_row_as_the_service_does(spark, applications,
     _assert_same_as_the_service(output, frame, service_answers, planted)
 
 
-def test_the_spark_job_reads_csv_with_the_local_rules(spark, applications, scorer, tmp_path):
+def test_the_spark_job_reads_csv_with_the_local_rules(spark, portfolio, scorer, tmp_path):
     from scoring.batch_spark import run_spark
 
-    frame = applications[0].head(2_000).copy()
+    frame = portfolio[0].head(2_000).copy()
     frame["AMT_INCOME_TOTAL"] = frame["AMT_INCOME_TOTAL"].astype(object)
     frame.loc[5, "AMT_INCOME_TOTAL"] = "a lot"  # a word in a number column refuses its row only
-    frame.to_csv(tmp_path / "applications.csv", index=False)
-    run_spark(tmp_path / "applications.csv", tmp_path / "spark", model_dir=MODEL_DIR, spark=spark)
-    assert main(["--input", str(tmp_path / "applications.csv"), "--output", str(tmp_path / "local.parquet")]) == 0
+    frame.to_csv(tmp_path / "portfolio.csv", index=False)
+    run_spark(tmp_path / "portfolio.csv", tmp_path / "spark", model_dir=MODEL_DIR, spark=spark)
+    assert main(["--input", str(tmp_path / "portfolio.csv"), "--output", str(tmp_path / "local.parquet")]) == 0
     on_spark = pd.read_parquet(tmp_path / "spark").sort_values("row").reset_index(drop=True)
     local = pd.read_parquet(tmp_path / "local.parquet")
     assert json.loads(local.at[5, "problems"]) == [
@@ -124,15 +124,15 @@ def test_the_spark_job_reads_csv_with_the_local_rules(spark, applications, score
     pd.testing.assert_frame_equal(on_spark, local, check_dtype=False)
 
 
-def test_the_local_engine_writes_the_same_answers(applications, service_answers, tmp_path, capsys):
-    frame, planted, path = applications
+def test_the_local_engine_writes_the_same_answers(portfolio, service_answers, tmp_path, capsys):
+    frame, planted, path = portfolio
     assert main(["--input", str(path), "--output", str(tmp_path / "scored.parquet"), "--engine", "local"]) == 0
     assert f"{N_ROWS:,} rows" in capsys.readouterr().out
     _assert_same_as_the_service(pd.read_parquet(tmp_path / "scored.parquet"), frame, service_answers, planted)
 
 
-def test_an_unusable_input_or_model_is_an_exit_status_not_a_traceback(applications, tmp_path, capsys):
-    _, _, path = applications
+def test_an_unusable_input_or_model_is_an_exit_status_not_a_traceback(portfolio, tmp_path, capsys):
+    _, _, path = portfolio
     assert main(["--input", str(tmp_path / "absent.parquet"), "--output", str(tmp_path / "out.parquet")]) == 2
     args = ["--input", str(path), "--output", str(tmp_path / "out.parquet"), "--model", str(tmp_path)]
     assert main(args) == 2

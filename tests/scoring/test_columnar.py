@@ -32,7 +32,7 @@ MAX_ROWS = 6
 
 @cache
 def base_frame() -> pd.DataFrame:
-    from scoring.data import production_stream
+    from scoring.synth.generate import production_stream
 
     return production_stream(MAX_ROWS, seed=11).drop(columns=[TARGET_COLUMN])
 
