@@ -1,7 +1,7 @@
 """Crédit Express scoring service: the composition root.
 
-Reads the settings, loads the model once, opens the prediction log (and its Hub sync), builds the
-REST API and the Gradio Blocks, and serves both with uvicorn on 0.0.0.0:$PORT.
+Reads the settings, loads the model once, opens the prediction log (and its Hub sync), starts the
+monitoring worker, builds the REST API and the Gradio Blocks, and serves both with uvicorn on 0.0.0.0:$PORT.
 
     python app.py          # http://localhost:7860 (UI), /docs (REST), /api/v1/score
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from contextlib import asynccontextmanager
-from dataclasses import asdict
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 import gradio as gr
 import uvicorn
@@ -25,11 +25,13 @@ from monitoring.notify import WebhookNotifier
 from monitoring.runner import AnalysisJob, AnalysisRunner
 from monitoring.sync.scheduler import HubSync
 from scoring.errors import ModelLoadError
-from scoring.model import load_model
+from scoring.model import ScoringModel, load_model
 from scoring.predict import Scorer
-from service.api import create_api
+from service.api.auth import BearerToken, protect_mcp
+from service.api.factory import create_api
 from service.metrics import Metrics
 from service.oplog import configure_logging
+from service.readiness import Readiness
 from service.scoring import ScoringService
 from service.settings import Settings
 from service.ui.blocks import build_ui
@@ -40,17 +42,47 @@ from service.ui.sessions import GradioSessionJanitor
 log = logging.getLogger("app")
 
 
+@dataclass
+class Monitoring:
+    """The background side: NannyML and the alert rules in one spawned, niced worker, never on the scoring path."""
+
+    runner: AnalysisRunner
+    watcher: AlertWatcher
+
+
 def build_app(settings: Settings) -> FastAPI:
     started = time.perf_counter()
+    model = _load_model(settings)
+    prediction_log, hub = _open_prediction_log(settings)
+    service = _scoring_service(settings, model, prediction_log)
+    monitoring = _start_monitoring(settings, service, prediction_log, hub)
+    readiness = Readiness(model.version, prediction_log.health, hub.status, settings.log_write_policy)
+    api = create_api(service, settings=settings, readiness=readiness)
+    blocks = _build_blocks(settings, service, monitoring, prediction_log, hub)
+    janitor = GradioSessionJanitor(blocks, gauges=service.metrics.gauges)
+    api.router.lifespan_context = _lifespan(janitor, monitoring, hub, prediction_log)
+    app = _mount_ui(api, blocks, BearerToken(settings.token))
+    log.info("app built", extra={"seconds": round(time.perf_counter() - started, 3)})
+    return app
+
+
+def _load_model(settings: Settings) -> ScoringModel:
     model = load_model(settings.model_dir)
     log.info("model ready", extra={"model_version": model.version, "load_seconds": round(model.load_seconds, 3)})
+    return model
 
+
+def _open_prediction_log(settings: Settings) -> tuple[PredictionLog, HubSync]:
+    """The log of this replica, with the pushed history restored first and the periodic push started."""
     prediction_log = PredictionLog(settings.prediction_log_dir, replica_id=settings.replica_id)
     hub = HubSync.from_config(settings.hub_sync(), prediction_log)
     hub.restore_history()
     hub.start()
+    return prediction_log, hub
 
-    service = ScoringService(
+
+def _scoring_service(settings: Settings, model: ScoringModel, prediction_log: PredictionLog) -> ScoringService:
+    return ScoringService(
         Scorer(model),
         prediction_log,
         Metrics(),
@@ -59,8 +91,11 @@ def build_app(settings: Settings) -> FastAPI:
         extra_latency_s=settings.debug_extra_latency_ms / 1000,
     )
 
+
+def _start_monitoring(
+    settings: Settings, service: ScoringService, prediction_log: PredictionLog, hub: HubSync
+) -> Monitoring:
     log_dirs = (str(settings.prediction_log_dir), str(settings.history_dir))
-    # NannyML and the alert rules run in one spawned, niced worker process, never on the scoring path.
     runner = AnalysisRunner(AnalysisJob(log_dirs=log_dirs, model_dir=str(settings.model_dir)))
     watcher = AlertWatcher(
         log_dirs=log_dirs,
@@ -74,82 +109,7 @@ def build_app(settings: Settings) -> FastAPI:
         every_s=settings.alert_every_s,
     )
     watcher.start()
-
-    def readiness() -> dict[str, Any]:
-        health = asdict(prediction_log.health())
-        health.pop("directory", None)  # /readyz is open: no paths
-        hub_state = {k: v for k, v in hub.status().items() if k != "repo_id"}
-        return {
-            "ready": health["writable"] or settings.log_write_policy == "serve",
-            "model_version": model.version,
-            "log": health,
-            "log_write_policy": settings.log_write_policy,
-            "hub": hub_state,
-        }
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI):
-        janitor.start()
-        yield
-        log.info("shutting down: final push of the prediction log")
-        await janitor.stop()
-        watcher.stop()
-        runner.close()
-        hub.stop(push=True, timeout=8)  # well inside a container's 10 s stop grace period
-        prediction_log.close()
-
-    api = create_api(service, settings=settings, readiness=readiness)
-    api.router.lifespan_context = lifespan
-    blocks = build_ui(
-        service,
-        max_rows=settings.max_batch_rows,
-        concurrency=settings.gradio_concurrency,
-        extra_tabs=[
-            ("Monitoring", lambda tab: build_monitoring_tab(tab, runner, operational=watcher.operational)),
-            ("Production data", lambda tab: build_data_tab(tab, prediction_log, hub, history_dir=settings.history_dir)),
-        ],
-    )
-    janitor = GradioSessionJanitor(blocks, gauges=service.metrics.gauges)
-    token = settings.token
-    if token is None:
-        log.warning("API_TOKEN is not set: the API and the UI are OPEN to anyone who can reach them (demo mode)")
-    app = gr.mount_gradio_app(
-        api,
-        blocks,
-        path="/",
-        auth=(lambda _user, password: _same(password, token)) if token else None,
-        auth_message="Log in with any user name and the service's API token as the password." if token else None,
-        enable_monitoring=False,
-        mcp_server=True,
-        footer_links=["api"],
-        show_error=True,
-    )
-    if token:
-        _protect_mcp(app, token)
-    log.info("app built", extra={"seconds": round(time.perf_counter() - started, 3)})
-    return app
-
-
-def _protect_mcp(app: FastAPI, token: str) -> None:
-    """Gradio's login covers the UI and its API, not its MCP routes: require the bearer token there."""
-    from fastapi.responses import JSONResponse
-
-    @app.middleware("http")
-    async def mcp_bearer(request, call_next):  # noqa: ANN001, ANN202 - Starlette middleware signature
-        if request.url.path.startswith("/gradio_api/mcp"):
-            scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not _same(given.strip(), token):
-                return JSONResponse(
-                    {
-                        "error": "missing or wrong bearer token",
-                        "detail": [
-                            {"field": None, "kind": "auth", "message": "MCP needs Authorization: Bearer <API_TOKEN>"}
-                        ],
-                    },
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-        return await call_next(request)
+    return Monitoring(runner, watcher)
 
 
 def _notifier(settings: Settings) -> WebhookNotifier | None:
@@ -162,10 +122,61 @@ def _notifier(settings: Settings) -> WebhookNotifier | None:
     )
 
 
-def _same(given: str, expected: str) -> bool:
-    import hmac
+def _build_blocks(
+    settings: Settings, service: ScoringService, monitoring: Monitoring, prediction_log: PredictionLog, hub: HubSync
+) -> gr.Blocks:
+    def monitoring_tab(tab: gr.Tab) -> None:
+        build_monitoring_tab(tab, monitoring.runner, operational=monitoring.watcher.operational)
 
-    return hmac.compare_digest(given.encode(), expected.encode())
+    def data_tab(tab: gr.Tab) -> None:
+        build_data_tab(tab, prediction_log, hub, history_dir=settings.history_dir)
+
+    return build_ui(
+        service,
+        max_rows=settings.max_batch_rows,
+        concurrency=settings.gradio_concurrency,
+        extra_tabs=[("Monitoring", monitoring_tab), ("Production data", data_tab)],
+    )
+
+
+def _lifespan(
+    janitor: GradioSessionJanitor, monitoring: Monitoring, hub: HubSync, prediction_log: PredictionLog
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start the session sweep with the server; on shutdown stop everything and push the log one last time."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        janitor.start()
+        yield
+        log.info("shutting down: final push of the prediction log")
+        await janitor.stop()
+        monitoring.watcher.stop()
+        monitoring.runner.close()
+        hub.stop(push=True, timeout=8)  # well inside a container's 10 s stop grace period
+        prediction_log.close()
+
+    return lifespan
+
+
+def _mount_ui(api: FastAPI, blocks: gr.Blocks, token: BearerToken) -> FastAPI:
+    """Serve the Blocks (UI, Gradio API, MCP) under the REST API; the token is the UI password and guards MCP."""
+    if not token.required:
+        log.warning("API_TOKEN is not set: the API and the UI are OPEN to anyone who can reach them (demo mode)")
+    app = gr.mount_gradio_app(
+        api,
+        blocks,
+        path="/",
+        auth=(lambda _user, password: token.matches(password)) if token.required else None,
+        auth_message="Log in with any user name and the service's API token as the password."
+        if token.required
+        else None,
+        enable_monitoring=False,
+        mcp_server=True,
+        footer_links=["api"],
+        show_error=True,
+    )
+    protect_mcp(app, token)
+    return app
 
 
 def main() -> int:

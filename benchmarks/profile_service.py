@@ -47,9 +47,9 @@ SCORE = "/api/v1/score"
 # A py-spy sample belongs to the first of these met walking its stack from the root; cProfile adds
 # up their cumulative times. None of them calls another, so nothing is counted twice.
 STAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("read body", "service/api.py", ("read_body",)),
-    ("auth check", "service/api.py", ("_check_token",)),
-    ("JSON decoding", "service/api.py", ("decode_json",)),
+    ("read body", "service/api/body.py", ("read_body",)),
+    ("auth check", "service/api/auth.py", ("__call__",)),
+    ("JSON decoding", "service/api/body.py", ("decode_json",)),
     ("validation + raw row (validate_encoded)", "scoring/validation.py", ("validate_encoded",)),
     ("features (build_features)", "scoring/features.py", ("build_features",)),
     ("model call (ScoringModel.predict)", "scoring/model.py", ("predict",)),
@@ -61,7 +61,7 @@ STAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("response: Score.public", "scoring/predict.py", ("public",)),
     ("response: JSONResponse encoding", "starlette/responses.py", ("render", "init_headers")),
 )
-HANDLER = ("service/api.py", "score")
+HANDLER = ("service/api/scoring_routes.py", "score")
 HANDLER_OTHER = "handler glue (Score, dicts, timing)"
 OUTSIDE = "HTTP/ASGI + framework (uvicorn, starlette, FastAPI, gradio mount)"
 

@@ -52,7 +52,7 @@ from scoring.payloads import frame_to_payloads  # noqa: E402
 from scoring.predict import Scorer  # noqa: E402
 from scoring.synth.generate import production_stream  # noqa: E402
 from scoring.validation import validate_application, validate_encoded  # noqa: E402
-from service.api import decode_json  # noqa: E402
+from service.api.body import decode_json  # noqa: E402
 
 BATCH_ROWS = 10_000
 TARGETS = {  # issue 7, on this 2-core machine

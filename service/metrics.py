@@ -36,10 +36,6 @@ class Metrics:
         with self._lock:
             self._errors[(channel, kind)] += 1
 
-    def predictions_total(self) -> int:
-        with self._lock:
-            return sum(self._predictions.values())
-
     def render(self) -> str:
         with self._lock:
             lines = [

@@ -142,16 +142,24 @@ ERROR_SCHEMA: dict[str, Any] = {
         },
     },
 }
-BATCH_SCHEMA: dict[str, Any] = {
-    "title": "Batch",
-    "type": "object",
-    "properties": {
-        "applications": {"type": "array", "items": {"$ref": "#/components/schemas/Application"}, "maxItems": 10_000},
-    },
-    "required": ["applications"],
-    "additionalProperties": False,
-}
 
 
-def components() -> dict[str, Any]:
-    return {"Application": application_schema(), "Score": SCORE_SCHEMA, "Error": ERROR_SCHEMA, "Batch": BATCH_SCHEMA}
+def batch_schema(max_rows: int) -> dict[str, Any]:
+    items = {"type": "array", "items": {"$ref": "#/components/schemas/Application"}, "maxItems": max_rows}
+    return {
+        "title": "Batch",
+        "type": "object",
+        "properties": {"applications": items},
+        "required": ["applications"],
+        "additionalProperties": False,
+    }
+
+
+def components(*, max_batch_rows: int) -> dict[str, Any]:
+    """Every schema the routes refer to; the batch limit is the service's setting (MAX_BATCH_ROWS)."""
+    return {
+        "Application": application_schema(),
+        "Score": SCORE_SCHEMA,
+        "Error": ERROR_SCHEMA,
+        "Batch": batch_schema(max_batch_rows),
+    }

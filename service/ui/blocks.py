@@ -49,7 +49,7 @@ def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Calla
             raise as_gradio_error(exc) from None
 
     def predict_batch(applications: list[dict], request: gr.Request = None) -> dict:
-        """Score up to 10,000 loan applications at once; a bad row is reported by its index and never fails the others.
+        """Score up to {max_rows} loan applications at once; a bad row is reported by its index and never fails the others.
 
         Args:
             applications: a list of application objects keyed by Home Credit application_train field names.
@@ -70,6 +70,8 @@ def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Calla
         except ServiceUnavailable as exc:
             raise as_gradio_error(exc) from None
 
+    # the batch limit is the service's setting; Gradio reads this docstring for the API page and MCP
+    predict_batch.__doc__ = (predict_batch.__doc__ or "").replace("{max_rows}", f"{max_rows:,}")
     return predict, predict_batch
 
 

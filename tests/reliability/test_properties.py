@@ -1,6 +1,6 @@
 """Property tests of the two pure gates every request passes: `decode_json` and `validate_application`.
 
-Whatever they are given, they return or raise their own error (BadRequest / InvalidInput), and the
+Whatever they are given, they return or raise their own error (RequestRefused / InvalidInput), and the
 error names a field, or has a kind that says why no field applies, plus a reason.
 """
 
@@ -17,7 +17,8 @@ from scoring.errors import InvalidInput
 from scoring.features import encode_record
 from scoring.schema import FIELDS, ID_COLUMN, REQUIRED
 from scoring.validation import NonFinite, validate_application, validate_encoded
-from service.api import BadRequest, decode_json
+from service.api.body import decode_json
+from service.api.problems import RequestRefused
 from service.openapi import EXAMPLE_LOW_RISK
 from tests.reliability.conftest import NO_FIELD_KINDS
 
@@ -150,10 +151,10 @@ bodies = (
 
 @PROPERTY_SETTINGS
 @given(bodies)
-def test_decode_json_raises_only_bad_request_with_a_reason(body):
+def test_decode_json_raises_only_request_refused_with_a_reason(body):
     try:
         value = decode_json(body)
-    except BadRequest as exc:
+    except RequestRefused as exc:
         assert exc.status == 400 and exc.kind in DECODE_KINDS and exc.message
         assert exc.field or exc.kind in NO_FIELD_KINDS
         return
@@ -168,6 +169,6 @@ def test_decode_json_raises_only_bad_request_with_a_reason(body):
 def test_duplicate_keys_name_the_key(payload, name):
     text = json.dumps({**payload, name: 1}, default=lambda o: o.literal)
     doubled = text[:-1] + (", " if len(text) > 2 else "") + json.dumps(name) + ": 2}"
-    with pytest.raises(BadRequest) as info:
+    with pytest.raises(RequestRefused) as info:
         decode_json(doubled.encode())
     assert info.value.kind == "duplicate_key" and info.value.field == name

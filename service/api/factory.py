@@ -1,0 +1,42 @@
+"""`create_api`: the FastAPI app of the REST door, assembled from its routers, its auth and its error translation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI
+
+from service.api.auth import BearerToken
+from service.api.docs import install_openapi
+from service.api.model_routes import model_router
+from service.api.ops_routes import ops_router
+from service.api.problems import install_error_handlers, start_clock
+from service.api.scoring_routes import scoring_router
+from service.scoring import ScoringService
+from service.settings import Settings
+
+DESCRIPTION = (
+    "Scores loan applications with Prêt à Dépenser's default-risk model. Send Home Credit "
+    "`application_train` fields; get the probability of default and the decision at the business "
+    "threshold. With `API_TOKEN` set, every /api route needs `Authorization: Bearer <token>`."
+)
+
+
+def create_api(service: ScoringService, *, settings: Settings, readiness: Callable[[], dict[str, Any]]) -> FastAPI:
+    """The REST API: /api/v1/score, /api/v1/score/batch, /api/v1/model, /healthz, /readyz, /metrics."""
+    api = FastAPI(
+        title="Crédit Express scoring API",
+        version=service.model.version,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    token = BearerToken(settings.token)
+    protected = [Depends(start_clock), Depends(token)]
+    api.include_router(scoring_router(service, settings=settings, dependencies=protected))
+    api.include_router(model_router(service.model, dependencies=protected))
+    api.include_router(ops_router(service.metrics, readiness=readiness, protected=protected))
+    install_error_handlers(api, service)
+    install_openapi(api, token_required=token.required, max_batch_rows=settings.max_batch_rows)
+    return api

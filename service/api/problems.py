@@ -1,0 +1,96 @@
+"""The REST door's one error translation: every refusal becomes a JSON problem with its HTTP status.
+
+Handlers raise (`RequestRefused` from the door's own checks, `InvalidInput` and `ServiceUnavailable` from
+the scoring service); the handlers installed here turn each into the service's error shape
+`{"error": <first problem, readable>, "detail": [{field, kind, message}, ...]}` and log door refusals as
+rejection events.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from scoring.errors import InvalidInput, ServiceError, ServiceUnavailable
+from service.scoring import ScoringService
+
+AUTH_HEADERS = {"WWW-Authenticate": "Bearer"}
+
+
+class RequestRefused(ServiceError):
+    """A request the door refuses before validation (body, content type, size, envelope, token)."""
+
+    def __init__(self, status: int, kind: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status, self.kind, self.message, self.field = status, kind, message, field
+
+    def problem(self) -> dict[str, Any]:
+        return {"field": self.field, "kind": self.kind, "message": self.message}
+
+
+def problem_response(
+    status: int, problems: list[dict[str, Any]], *, headers: dict[str, str] | None = None, error: str | None = None
+) -> JSONResponse:
+    """The error shape; `error` defaults to the first problem as `field: message`."""
+    first = problems[0]
+    if error is None:
+        error = f"{first['field']}: {first['message']}" if first.get("field") else first["message"]
+    return JSONResponse({"error": error, "detail": problems}, status_code=status, headers=headers)
+
+
+async def start_clock(request: Request) -> None:
+    """Router dependency: stamp the request's start, so refusals and scores measure the same span."""
+    request.state.started = time.perf_counter()
+
+
+def started_at(request: Request) -> float:
+    return getattr(request.state, "started", None) or time.perf_counter()
+
+
+def channel_of(request: Request) -> str:
+    return "rest_batch" if request.url.path.endswith("/batch") else "rest"
+
+
+def install_error_handlers(api: FastAPI, service: ScoringService) -> None:
+    """Register the translation of every error a REST handler may raise."""
+
+    @api.exception_handler(RequestRefused)
+    async def refused(request: Request, exc: RequestRefused) -> JSONResponse:
+        service.reject(
+            exc.message,
+            channel=channel_of(request),
+            started=started_at(request),
+            kind=exc.kind,
+            field=exc.field,
+            http_status=exc.status,
+        )
+        return problem_response(exc.status, [exc.problem()], headers=AUTH_HEADERS if exc.status == 401 else None)
+
+    @api.exception_handler(InvalidInput)
+    async def invalid(_: Request, exc: InvalidInput) -> JSONResponse:
+        # the scoring service has already logged the rejection with its problems
+        return problem_response(422, [p.as_dict() for p in exc.problems])
+
+    @api.exception_handler(ServiceUnavailable)
+    async def unavailable(_: Request, exc: ServiceUnavailable) -> JSONResponse:
+        return problem_response(503, [{"field": None, "kind": "log_unavailable", "message": str(exc)}])
+
+    @api.exception_handler(RequestValidationError)
+    async def query_errors(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's own checks (e.g. `?explain=maybe`) answer in the service's error format, and are logged."""
+        first = exc.errors()[0] if exc.errors() else {}
+        field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+        problem = {"field": field, "kind": "wrong_type", "message": str(first.get("msg", "invalid request"))}
+        service.reject(
+            problem["message"],
+            channel=channel_of(request),
+            started=time.perf_counter(),
+            kind="wrong_type",
+            field=field,
+            http_status=422,
+        )
+        return problem_response(422, [problem])
