@@ -4,7 +4,7 @@
     python -m benchmarks.profile_service --seconds 60     # steadier numbers on a quiet machine
     python -m benchmarks.profile_service --json out.json --prof out.prof   # keep the raw results
 
-It starts `python app.py` for real (benchmarks/server.py, as the tests do: free port on 127.0.0.1, its
+It starts `python app.py` for real (tests/server.py, as the tests do: free port on 127.0.0.1, its
 own prediction log folder) and drives POST /api/v1/score with `production_stream` applications from
 `--concurrency` keep-alive connections. The client is a few lines of asyncio on raw sockets, so that
 the load generator, which shares the machine's cores with the server, costs as little as possible.
@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.server import ROOT, Server, start_server
+from tests.server import ROOT, Server, start_server
 
 SCORE = "/api/v1/score"
 

@@ -43,7 +43,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.server import Server, start_server  # noqa: E402
 from monitoring.log.records import build_prediction_row  # noqa: E402
 from monitoring.log.writer import PredictionLog  # noqa: E402
 from scoring.features import FEATURE_NAMES, build_features, encode_frame, encode_record  # noqa: E402
@@ -53,6 +52,7 @@ from scoring.predict import Scorer  # noqa: E402
 from scoring.synth.generate import production_stream  # noqa: E402
 from scoring.validation import validate_application, validate_encoded  # noqa: E402
 from service.api.body import decode_json  # noqa: E402
+from tests.server import Server, start_server  # noqa: E402
 
 BATCH_ROWS = 10_000
 TARGETS = {  # issue 7, on this 2-core machine

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scripts.run_notebook import execute
-from tests.conftest import ROOT
+from tests.factories import ROOT
 
 pytestmark = pytest.mark.slow
 

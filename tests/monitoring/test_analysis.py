@@ -18,28 +18,12 @@ from monitoring.drift.chunking import MIN_CHUNK_ROWS, NOT_ENOUGH_DATA, Chunking,
 from monitoring.drift.monitor import DriftMonitor
 from monitoring.plots import CHARTS, figure, message_figure
 from monitoring.runner import AnalysisJob, AnalysisRunner
-
-ROWS_PER_HOUR = 1_000
-
-
-def scored(model, n: int, *, seed: int, scenario: str = "none", start: str = "2026-03-02") -> pd.DataFrame:
-    from scoring.features import build_features, encode_frame
-    from scoring.synth.generate import production_stream
-
-    frame = production_stream(n, seed=seed, scenario=scenario)
-    frame["probability"] = model.predict(build_features(encode_frame(frame)))
-    frame["decision"] = np.where(frame["probability"] >= model.threshold, "refuse", "approve")
-    frame["ts"] = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(np.arange(n) * 3600 / ROWS_PER_HOUR, unit="s")
-    rng = np.random.default_rng(seed)
-    frame["inference_ms"] = rng.gamma(2.0, 0.5, n)
-    frame["latency_ms"] = frame["inference_ms"] + rng.gamma(2.0, 2.0, n)
-    frame["model_version"] = model.version
-    return frame
+from tests.factories import log_writer, scored_frame, write_log
 
 
 @pytest.fixture(scope="module")
 def monitor(model) -> DriftMonitor:
-    return DriftMonitor.for_model(model).fit(scored(model, 8_000, seed=1_000))
+    return DriftMonitor.for_model(model).fit(scored_frame(model, 8_000, seed=1_000))
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +36,9 @@ def results(model, monitor) -> dict:
         ("bureau_outage", 3_000),
         ("new_category", 3_000),
     ):
-        out[scenario] = monitor.calculate(scored(model, n, seed=7, scenario=scenario), chunking=Chunking(period="h"))
+        out[scenario] = monitor.calculate(
+            scored_frame(model, n, seed=7, scenario=scenario), chunking=Chunking(period="h")
+        )
     return out
 
 
@@ -104,7 +90,7 @@ def test_no_drift_stays_within_the_false_alarm_bound(results):
 
 
 def test_cbpe_auc_estimate_is_within_003_of_the_realised_auc(model, monitor):
-    frame = scored(model, 6_000, seed=21)
+    frame = scored_frame(model, 6_000, seed=21)
     result = monitor.calculate(frame, chunking=Chunking(size=6_000))
     auc = result.performance.query("metric == 'roc_auc'").iloc[0]
     assert abs(auc["estimate"] - auc["realized"]) <= 0.03
@@ -115,7 +101,7 @@ def test_cbpe_auc_estimate_is_within_003_of_the_realised_auc(model, monitor):
 
 def test_chunks_under_200_rows_give_not_enough_data(model, monitor):
     # 3 hours: 1,000 rows, then 150 (too few), then 1,000.
-    frame = scored(model, 2_150, seed=3)
+    frame = scored_frame(model, 2_150, seed=3)
     frame["ts"] = pd.Timestamp("2026-03-02", tz="UTC") + pd.to_timedelta(
         np.r_[np.linspace(0, 3599, 1000), np.linspace(3600, 7199, 150), np.linspace(7200, 10799, 1000)], unit="s"
     )
@@ -133,7 +119,7 @@ def test_chunks_under_200_rows_give_not_enough_data(model, monitor):
 
 
 def test_all_chunks_too_small_gives_no_verdict_and_charts_still_render(model, monitor):
-    frame = scored(model, MIN_CHUNK_ROWS - 1, seed=4)
+    frame = scored_frame(model, MIN_CHUNK_ROWS - 1, seed=4)
     result = monitor.calculate(frame, chunking=Chunking(period="D"))
     assert not result.chunks["enough"].any()
     assert result.alerts == [] and result.univariate.empty
@@ -199,10 +185,8 @@ def test_chunking_parse_and_validation():
 @pytest.mark.slow
 def test_runner_refreshes_in_the_background(tmp_path, model):
     """Thread isolation with the committed model: refresh returns at once, latest() then holds the result."""
-    from monitoring.log.writer import PredictionLog
-
-    frame = scored(model, 500, seed=9, start=pd.Timestamp.now(tz="UTC").floor("D").isoformat())
-    write_log(PredictionLog(tmp_path / "log", replica_id="t"), frame)
+    frame = scored_frame(model, 500, seed=9, start=pd.Timestamp.now(tz="UTC").floor("D").isoformat())
+    write_log(log_writer(tmp_path / "log", replica_id="t"), frame)
     runner = AnalysisRunner(
         AnalysisJob(log_dirs=(str(tmp_path / "log"),), model_dir=str(model.path)), isolation="thread"
     )
@@ -217,29 +201,3 @@ def test_runner_refreshes_in_the_background(tmp_path, model):
         assert state.result.kpis["model_versions"] == sorted(set(map(str, frame["model_version"])))
     finally:
         runner.close()
-
-
-def write_log(log, frame: pd.DataFrame) -> None:
-    """Rows through the real writer, with the frame's timestamps and latencies."""
-    import time
-
-    from monitoring.log.records import build_prediction_row
-    from scoring.schema import RAW_COLUMNS
-
-    records = frame[list(RAW_COLUMNS)].astype(object).where(frame[list(RAW_COLUMNS)].notna(), None)
-    for i, (features, row) in enumerate(zip(records.to_dict("records"), frame.itertuples(), strict=True)):
-        entry = build_prediction_row(
-            features,
-            request_id=f"r{i}",
-            channel="rest",
-            model_version=row.model_version,
-            probability=row.probability,
-            decision=row.decision,
-            threshold=0.075,
-            inference_ms=row.inference_ms,
-            started=time.perf_counter(),
-            now=row.ts.to_pydatetime(),
-        )
-        entry["latency_ms"] = float(row.latency_ms)
-        log.append(entry)
-    log.close()

@@ -24,7 +24,7 @@ from monitoring.sync.config import HubSyncConfig
 from monitoring.sync.scheduler import HubSync, restore_history
 from scoring.schema import RAW_COLUMNS
 from service.settings import Settings
-from tests.monitoring.conftest import RowFactory
+from tests.factories import RowFactory
 from tests.monitoring.hub_standin import Repo, StandInHub
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ from monitoring.log.records import CHANNELS, build_prediction_row, hash_client_i
 from monitoring.log.writer import PredictionLog
 from scoring.errors import LogWriteError
 from scoring.schema import CATEGORICAL, FIELDS, RAW_COLUMNS, REQUIRED
-from tests.monitoring.conftest import SALT, RowFactory
+from tests.factories import SALT, RowFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

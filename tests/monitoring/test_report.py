@@ -10,12 +10,12 @@ from plotly.offline import get_plotlyjs
 from monitoring import report
 from monitoring.log.records import build_rejection_row
 from monitoring.log.writer import PredictionLog
-from tests.monitoring.test_analysis import scored, write_log
+from tests.factories import scored_frame, write_log
 
 
 def test_report_writes_html_and_json(tmp_path, model):
     log = PredictionLog(tmp_path / "predictions", replica_id="report-test")
-    frame = scored(model, 700, seed=5, scenario="new_category", start="2026-03-02")
+    frame = scored_frame(model, 700, seed=5, scenario="new_category", start="2026-03-02")
     write_log(log, frame)
     rejections = PredictionLog(tmp_path / "predictions", replica_id="report-test-rej")
     for i in range(7):

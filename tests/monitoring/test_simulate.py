@@ -9,7 +9,8 @@ import pytest
 
 from monitoring import simulate
 from monitoring.log.reader import read_log
-from tests.conftest import ROOT, start_server
+from tests.factories import ROOT
+from tests.server import start_test_server
 
 
 def test_unknown_scenario_is_a_clear_error(capsys):
@@ -29,7 +30,7 @@ def test_payloads_leave_missing_fields_out():
 @pytest.mark.server
 @pytest.mark.slow
 def test_simulator_rows_reach_the_log(tmp_path):
-    server = start_server(tmp_path, env={"API_TOKEN": "sim-token"})
+    server = start_test_server(tmp_path, env={"API_TOKEN": "sim-token"})
     try:
         done = subprocess.run(  # the CLI itself, as a user runs it
             [

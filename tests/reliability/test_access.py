@@ -12,9 +12,9 @@ import pytest
 from gradio_client import Client
 
 from service.openapi import EXAMPLE_LOW_RISK
-from tests.conftest import start_server
 from tests.monitoring.hub_standin import StandInHub
 from tests.reliability.conftest import files_text, record_figures, wait_until
+from tests.server import start_test_server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -37,7 +37,7 @@ def hub() -> StandInHub:
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory, hub):
     tmp = tmp_path_factory.mktemp("secured")
-    server = start_server(
+    server = start_test_server(
         tmp,
         env={
             "API_TOKEN": TOKEN,

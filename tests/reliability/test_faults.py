@@ -22,12 +22,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from benchmarks.load import check_log, run_load
 from monitoring.log.reader import read_log
 from service.openapi import EXAMPLE_LOW_RISK
-from tests.conftest import MODEL_DIR, ROOT, Server, free_port, start_server
+from tests.factories import MODEL_DIR, ROOT
+from tests.load import check_log, run_load
 from tests.monitoring.hub_standin import StandInHub
 from tests.reliability.conftest import record_figures, wait_until
+from tests.server import Server, free_port, start_test_server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -69,7 +70,7 @@ def _hub_request_ids(hub: StandInHub, folder: Path) -> Counter[str]:
 
 
 def test_sigkill_under_load_keeps_every_acknowledged_row(tmp_path, applications):
-    server = start_server(tmp_path)
+    server = start_test_server(tmp_path)
     stop = threading.Event()
     results = []
     runner = threading.Thread(
@@ -126,7 +127,7 @@ def hub() -> StandInHub:
 @pytest.fixture(scope="module")
 def hub_server(tmp_path_factory, hub):
     tmp = tmp_path_factory.mktemp("hub-server")
-    server = start_server(tmp, env=_hub_env(hub, tmp, every_min=0.05))  # a push every 3 s
+    server = start_test_server(tmp, env=_hub_env(hub, tmp, every_min=0.05))  # a push every 3 s
     yield server
     server.stop(signal.SIGKILL)
 
@@ -221,7 +222,7 @@ def start_with_unwritable_log(tmp: Path, *, policy: str) -> tuple[Server, str]:
         (tmp / "not-a-folder").write_text("")
         log_dir = tmp / "not-a-folder" / "predictions"
     env["PREDICTION_LOG_DIR"] = str(log_dir)
-    return start_server(tmp, env=env, command=command), method
+    return start_test_server(tmp, env=env, command=command), method
 
 
 @pytest.mark.parametrize("policy", ["refuse", "serve"])

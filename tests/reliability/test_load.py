@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.load import check_log, load, verdict
-from tests.conftest import start_server
+from tests.load import check_log, load, verdict
 from tests.reliability.conftest import record_figures
+from tests.server import start_test_server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -37,7 +37,7 @@ def test_load_short(server, applications):
 
 @pytest.mark.long
 def test_load_long(tmp_path, applications):
-    server = start_server(tmp_path)
+    server = start_test_server(tmp_path)
     try:
         _run(server, applications, seconds=60, concurrency=32, warmup=10, name="load long (60 s, c=32)")
     finally:

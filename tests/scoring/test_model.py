@@ -16,7 +16,7 @@ from scoring.features import FEATURE_NAMES, build_features, encode_frame, featur
 from scoring.model import METADATA_FILE, REFERENCE_FILE, load_model
 from scoring.schema import RAW_COLUMNS
 from service.openapi import EXAMPLE_HIGH_RISK, EXAMPLE_LOW_RISK
-from tests.conftest import MODEL_DIR
+from tests.factories import MODEL_DIR
 
 
 def test_metadata_carries_version_threshold_and_features(model):

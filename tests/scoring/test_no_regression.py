@@ -24,7 +24,7 @@ from scoring.evaluation import classification_metrics, fairness_table
 from scoring.features import build_features, encode_frame, feature_frame
 from scoring.model import REFERENCE_FILE
 from scoring.runtimes import TOLERANCE, make_predictor
-from tests.conftest import MODEL_DIR
+from tests.factories import MODEL_DIR
 
 BOOSTER_TOLERANCE = 1e-9
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from scoring.model import load_model
-from tests.conftest import ROOT
+from tests.factories import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -64,7 +64,7 @@ def test_finished_api_sessions_are_forgotten(gradio, server, client, application
 
     import httpx
 
-    from benchmarks.load import _gradio
+    from tests.load import _gradio
 
     async def calls(n: int) -> list[str]:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:

@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, start_server
-from tests.service.test_browser import CHROMIUM, LAUNCH_ARGS, SHOTS
+from tests.browser import CHROMIUM, LAUNCH_ARGS, SHOTS
+from tests.factories import ROOT
+from tests.server import start_test_server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -83,7 +84,7 @@ def latency_alerts(summary: dict) -> list[dict]:
 @pytest.fixture(scope="module")
 def outage(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("outage")
-    server = start_server(tmp, env={"ALERT_EVERY_S": "2"})
+    server = start_test_server(tmp, env={"ALERT_EVERY_S": "2"})
     simulate(server.url, 900, "bureau_outage")
     yield server, tmp
     server.stop()
@@ -121,7 +122,7 @@ def test_tab_shows_the_outage(outage):
 
 
 def test_latency_drill(tmp_path):
-    server = start_server(tmp_path, env={"DEBUG_EXTRA_LATENCY_MS": "120", "ALERT_EVERY_S": "2"})
+    server = start_test_server(tmp_path, env={"DEBUG_EXTRA_LATENCY_MS": "120", "ALERT_EVERY_S": "2"})
     try:
         simulate(server.url, 60, "none")
         deadline = time.monotonic() + 120

@@ -14,7 +14,7 @@ from gradio_client import Client
 from monitoring.log.reader import read_log
 from scoring.schema import CATEGORICAL, RAW_COLUMNS
 from service.openapi import EXAMPLE_HIGH_RISK, EXAMPLE_LOW_RISK
-from tests.conftest import start_server
+from tests.server import start_test_server
 
 pytestmark = pytest.mark.server
 
@@ -34,7 +34,7 @@ async def _call_mcp(url: str) -> str:
 
 @pytest.fixture(scope="module")
 def traffic(tmp_path_factory, applications):
-    server = start_server(tmp_path_factory.mktemp("log-server"), env={"LOG_ID_SALT": "pepper-for-tests"})
+    server = start_test_server(tmp_path_factory.mktemp("log-server"), env={"LOG_ID_SALT": "pepper-for-tests"})
     acknowledged: list[str] = []
     with httpx.Client(base_url=server.url, timeout=30) as http:
         for application in applications[:N_REST]:

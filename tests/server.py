@@ -1,7 +1,7 @@
 """The real service as a child process: `python app.py` on a free 127.0.0.1 port with its own folder.
 
-The one way the tests (`tests/conftest.py`), the load test, the profiler and `make bench` start it
-(and `make bench` its `mlflow models serve` baseline):
+The one way the tests, the load test, the profiler and `make bench` start it (and `make bench` its
+`mlflow models serve` baseline):
 the prediction log in `<folder>/predictions`, the restored history in `<folder>/history`, stdout and
 stderr in `<folder>/server.log`; `start_server` returns once `/healthz` answers.
 """
@@ -108,3 +108,13 @@ def start_server(
         time.sleep(0.2)
     server.stop(signal.SIGKILL)
     raise RuntimeError(f"server did not start in {wait:.0f} s:\n{server.output()[-3000:]}")
+
+
+def start_test_server(
+    folder: Path, *, env: dict[str, str] | None = None, command: list[str] | None = None, wait: float = 90
+) -> Server:
+    """`start_server` as the tests use it: the alert loop (which spawns the analysis worker) kept idle.
+
+    Tests that need the loop running set a shorter ALERT_EVERY_S in `env`.
+    """
+    return start_server(folder, env={"ALERT_EVERY_S": "3600", **(env or {})}, command=command, wait=wait)

@@ -1,0 +1,152 @@
+"""Shared test factories: valid applications, log rows, scored frames and a prediction log in a temp folder.
+
+Plain functions (no fixtures), so any test module or conftest can build the same data the same way;
+the fixtures that wrap them live in the conftest files.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monitoring.log.records import build_prediction_row, build_rejection_row
+from monitoring.log.writer import PredictionLog
+from scoring.schema import FIELDS, RAW_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL_DIR = ROOT / "model"
+SALT = "test-salt-not-a-secret"
+ROWS_PER_HOUR = 1_000  # the simulated traffic of scored frames
+
+RowFactory = Callable[..., dict[str, Any]]
+
+# ------------------------------------------------------------------------------------- applications
+
+
+def make_features(rng: random.Random, *, missing: float = 0.15) -> dict[str, Any]:
+    """Every field inside its bounds; optional ones left out with probability `missing`."""
+    out: dict[str, Any] = {}
+    for name, spec in FIELDS.items():
+        if not spec.required and rng.random() < missing:
+            continue
+        low = spec.minimum if spec.minimum is not None else 0.0
+        high = spec.maximum if spec.maximum is not None else 1.0
+        if spec.kind == "category":
+            out[name] = rng.choice(spec.categories)
+        elif spec.kind == "float":
+            out[name] = round(rng.uniform(low, min(high, low + 1e5)), 4)
+        else:
+            out[name] = rng.randint(int(low), int(min(high, low + 1e5)))
+    return out
+
+
+def frame_payloads(frame: pd.DataFrame, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Applicants of a generated frame as API payloads (no TARGET, no id, missing fields left out)."""
+    from scoring.payloads import frame_to_payloads
+
+    return frame_to_payloads(frame.head(limit) if limit else frame, drop=("TARGET", "SK_ID_CURR"))
+
+
+def production_applications(n: int, *, seed: int = 123) -> list[dict[str, Any]]:
+    """`n` fresh applicants of the training population, as API payloads."""
+    from scoring.synth.generate import production_stream
+
+    return frame_payloads(production_stream(n, seed=seed))
+
+
+# ----------------------------------------------------------------------------------------- log rows
+
+
+def prediction_row_factory(*, seed: int = 7) -> RowFactory:
+    """`build(i, now=None, channel="rest", **extra)`: a plausible logged prediction, without the model."""
+    rng = random.Random(seed)
+
+    def build(i: int, *, now: datetime | None = None, channel: str = "rest", **extra: Any) -> dict[str, Any]:
+        return build_prediction_row(
+            make_features(rng),
+            request_id=f"req-{i}",
+            channel=channel,
+            model_version="test-1",
+            probability=rng.random(),
+            decision="refuse" if i % 3 == 0 else "approve",
+            threshold=0.42,
+            inference_ms=1.5,
+            started=time.perf_counter(),
+            warnings=["unusual AMT_CREDIT"] if i % 4 == 0 else [],
+            client_id=100_000 + i,
+            salt=SALT,
+            now=now,
+            **extra,
+        )
+
+    return build
+
+
+def rejection_row_factory() -> RowFactory:
+    """`build(i, now=None, **extra)`: a logged refusal of AMT_CREDIT out of range."""
+
+    def build(i: int, *, now: datetime | None = None, **extra: Any) -> dict[str, Any]:
+        return build_rejection_row(
+            request_id=f"bad-{i}",
+            channel="rest",
+            error_kind="out_of_range",
+            field_name="AMT_CREDIT",
+            http_status=422,
+            started=time.perf_counter(),
+            now=now,
+            **extra,
+        )
+
+    return build
+
+
+# ------------------------------------------------------------------------------ scored frames, logs
+
+
+def scored_frame(model: Any, n: int, *, seed: int, scenario: str = "none", start: str = "2026-03-02") -> pd.DataFrame:
+    """`n` generated applicants scored by `model`, stamped at ROWS_PER_HOUR from `start`, with latencies."""
+    from scoring.features import build_features, encode_frame
+    from scoring.synth.generate import production_stream
+
+    frame = production_stream(n, seed=seed, scenario=scenario)
+    frame["probability"] = model.predict(build_features(encode_frame(frame)))
+    frame["decision"] = np.where(frame["probability"] >= model.threshold, "refuse", "approve")
+    frame["ts"] = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(np.arange(n) * 3600 / ROWS_PER_HOUR, unit="s")
+    rng = np.random.default_rng(seed)
+    frame["inference_ms"] = rng.gamma(2.0, 0.5, n)
+    frame["latency_ms"] = frame["inference_ms"] + rng.gamma(2.0, 2.0, n)
+    frame["model_version"] = model.version
+    return frame
+
+
+def log_writer(folder: Path, *, replica_id: str = "test") -> PredictionLog:
+    """The real prediction-log writer on a temp folder."""
+    return PredictionLog(folder, replica_id=replica_id)
+
+
+def write_log(log: PredictionLog, frame: pd.DataFrame) -> None:
+    """A scored frame's rows through the real writer, with the frame's timestamps and latencies; closes it."""
+    records = frame[list(RAW_COLUMNS)].astype(object).where(frame[list(RAW_COLUMNS)].notna(), None)
+    for i, (features, row) in enumerate(zip(records.to_dict("records"), frame.itertuples(), strict=True)):
+        entry = build_prediction_row(
+            features,
+            request_id=f"r{i}",
+            channel="rest",
+            model_version=row.model_version,
+            probability=row.probability,
+            decision=row.decision,
+            threshold=0.075,
+            inference_ms=row.inference_ms,
+            started=time.perf_counter(),
+            now=row.ts.to_pydatetime(),
+        )
+        entry["latency_ms"] = float(row.latency_ms)
+        log.append(entry)
+    log.close()
