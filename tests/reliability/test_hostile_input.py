@@ -260,13 +260,19 @@ def test_gradio_20_mb_argument_is_refused_or_explained(fresh):
 # ---------------------------------------------------------------------------------- known findings
 
 
-@pytest.mark.parametrize("path", [SCORE, BATCH])
-def test_surrogate_key_is_a_422_not_a_500(fresh, path):
-    body = with_literal("\\ud800", "1")
-    if path == BATCH:
-        body = b'{"applications": [' + body + b"]}"
-    response = fresh.post(path, content=body, headers=JSON)
-    assert response.status_code < 500, response.text[:200]
+def test_surrogate_key_is_a_422_not_a_500(fresh):
+    response = fresh.post(SCORE, content=with_literal("\\ud800", "1"), headers=JSON)
+    assert response.status_code == 422, response.text[:200]
+    assert assert_explained_4xx(response)["kind"] == "unknown_field"
+
+
+def test_surrogate_key_in_a_batch_rejects_only_its_row(fresh):
+    body = b'{"applications": [' + with_literal("\\ud800", "1") + b", " + json.dumps(EXAMPLE_LOW_RISK).encode() + b"]}"
+    response = fresh.post(BATCH, content=body, headers=JSON)
+    assert response.status_code == 200, response.text[:200]
+    first, second = response.json()["results"]
+    assert first["status"] == "rejected" and first["errors"][0]["kind"] == "unknown_field"
+    assert second["status"] == "ok"
 
 
 def test_bad_query_parameter_uses_the_error_shape(fresh):

@@ -72,9 +72,13 @@ def test_production_data_view(page, server):
     page.screenshot(path=str(SHOTS / "production_data.png"), full_page=True)
 
 
-def test_model_tab(page):
+def test_model_tab(page, client):
+    card = client.get("/api/v1/model").json()
     page.get_by_role("tab", name="Model").click()
     page.get_by_text("Decision rule").first.wait_for()
+    text = page.locator("body").inner_text()
+    assert card["model_version"] in text and f"{card['threshold']:.3f}" in text
+    assert f"{card['metrics']['holdout']['roc_auc']:.4f}" in text
     page.screenshot(path=str(SHOTS / "model.png"), full_page=True)
 
 
