@@ -56,7 +56,12 @@ def build_app(settings: Settings) -> FastAPI:
     prediction_log, hub = _open_prediction_log(settings)
     service = _scoring_service(settings, model, prediction_log)
     monitoring = _start_monitoring(settings, service, prediction_log, hub)
-    readiness = Readiness(model.version, prediction_log.health, hub.status, settings.log_write_policy)
+    readiness = Readiness(
+        model_version=model.version,
+        log_health=prediction_log.health,
+        hub_status=hub.status,
+        log_write_policy=settings.log_write_policy,
+    )
     api = create_api(service, settings=settings, readiness=readiness)
     blocks = _build_blocks(settings, service, monitoring, prediction_log, hub)
     janitor = GradioSessionJanitor(blocks, gauges=service.metrics.gauges)

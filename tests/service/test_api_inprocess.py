@@ -48,7 +48,12 @@ def service(model, log_dir: Path) -> ScoringService:
 
 def make_client(service: ScoringService, *, token: str | None = None, **overrides: Any) -> TestClient:
     settings = Settings(_env_file=None, api_token=token, **overrides)
-    readiness = Readiness(service.model.version, service.sink.health, lambda: {"enabled": False}, "refuse")
+    readiness = Readiness(
+        model_version=service.model.version,
+        log_health=service.sink.health,
+        hub_status=lambda: {"enabled": False},
+        log_write_policy="refuse",
+    )
     return TestClient(create_api(service, settings=settings, readiness=readiness))
 
 

@@ -57,6 +57,7 @@ def _gauge(client, name: str) -> float | None:
     return None
 
 
+@pytest.mark.slow  # 300 Gradio API calls, then waits for the sweep
 def test_finished_api_sessions_are_forgotten(gradio, server, client, applications):
     """Each raw `/gradio_api/call` request is a Gradio session; finished ones must not pile up (FINDING-4)."""
     import asyncio
