@@ -42,12 +42,14 @@ def problem_response(
     return JSONResponse({"error": error, "detail": problems}, status_code=status, headers=headers)
 
 
-async def start_clock(request: Request) -> None:
-    """Router dependency: stamp the request's start, so refusals and scores measure the same span."""
-    request.state.started = time.perf_counter()
+def start_clock(request: Request) -> float:
+    """Stamp the request's start (first thing a handler does), so a refusal and a score measure the same span."""
+    request.state.started = started = time.perf_counter()
+    return started
 
 
 def started_at(request: Request) -> float:
+    """When the handler started, or now for a refusal raised before it (the token check)."""
     return getattr(request.state, "started", None) or time.perf_counter()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.params import Depends
@@ -11,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from service.api.body import batch_rows, read_json
 from service.api.docs import COMMON_RESPONSES
-from service.api.problems import started_at
+from service.api.problems import start_clock
 from service.openapi import EXAMPLE_LOW_RISK
 from service.scoring import ScoringService
 from service.settings import Settings
@@ -47,9 +46,9 @@ def scoring_router(service: ScoringService, *, settings: Settings, dependencies:
 
     @router.post("/score", summary="Score one application", openapi_extra=score_docs)
     async def score(request: Request, explain: bool = False) -> Response:
+        started = start_clock(request)
         payload = await read_json(request, settings.max_body_bytes)
-        result: dict[str, Any] = service.score(payload, channel="rest", explain=explain, started=started_at(request))
-        return JSONResponse(result)
+        return JSONResponse(service.score(payload, channel="rest", explain=explain, started=started))
 
     @router.post(
         "/score/batch",
@@ -57,8 +56,8 @@ def scoring_router(service: ScoringService, *, settings: Settings, dependencies:
         openapi_extra=batch_docs,
     )
     async def score_batch(request: Request, explain: bool = False) -> Response:
+        started = start_clock(request)
         rows = batch_rows(await read_json(request, settings.max_batch_body_bytes), settings.max_batch_rows)
-        result = service.score_batch(rows, channel="rest_batch", explain=explain, started=started_at(request))
-        return JSONResponse(result)
+        return JSONResponse(service.score_batch(rows, channel="rest_batch", explain=explain, started=started))
 
     return router
