@@ -22,7 +22,7 @@ from scoring.payloads import frame_to_payloads
 from scoring.predict import Scorer
 from scoring.schema import TARGET_COLUMN
 from scoring.synth.generate import production_stream
-from tests.conftest import MODEL_DIR
+from tests.factories import MODEL_DIR
 
 
 def _best(call: Callable[[], Any], repeats: int) -> float:

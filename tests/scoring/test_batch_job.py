@@ -18,7 +18,7 @@ import pytest
 
 from scoring.batch import main
 from scoring.schema import ID_COLUMN, TARGET_COLUMN
-from tests.conftest import MODEL_DIR, frame_payloads
+from tests.factories import MODEL_DIR, frame_payloads
 
 N_ROWS = 50_000
 pytestmark = [
