@@ -28,7 +28,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--input", required=True, help="Parquet file or folder, or a .csv file")
     parser.add_argument("--output", required=True, help="Parquet file (local) or folder (spark) to write")
     parser.add_argument("--engine", choices=("local", "spark"), default="local")
-    parser.add_argument("--master", default="local[2]", help="Spark master URL (spark engine only)")
+    parser.add_argument(
+        "--master",
+        default=None,
+        help="Spark master URL (spark engine only); default local[2], or spark-submit's own --master under it",
+    )
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="exported model folder (default: model/)")
     return parser.parse_args(argv)
 

@@ -45,21 +45,26 @@ _PACKAGE = Path(__file__).resolve().parent
 _PANDAS_WARNING = "PySpark does not yet fully support pandas"
 
 
-def spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4) -> SparkSession:
-    """A session for the job; in local mode the workers run this interpreter with this code."""
+def spark_session(master: str | None = "local[2]", *, shuffle_partitions: int = 4) -> SparkSession:
+    """A session for the job; in local mode the workers run this interpreter with this code.
+
+    `master` None: the one spark-submit was given when it launched us, else local[2].
+    """
     from pyspark.sql import SparkSession
 
     warnings.filterwarnings("ignore", message=_PANDAS_WARNING, category=FutureWarning)
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:  # not started by spark-submit
+        master = "local[2]"
+    builder = SparkSession.builder if master is None else SparkSession.builder.master(master)
     builder = (
-        SparkSession.builder.master(master)
-        .appName("credit-scoring-batch")
+        builder.appName("credit-scoring-batch")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.caseSensitive", "true")  # "amt_credit" is an unknown field, as in JSON
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "10000")
     )
-    if master.startswith("local"):
+    if master is not None and master.startswith("local"):
         # PySpark starts its workers with $PYSPARK_PYTHON (else `python3`): make it this venv's interpreter.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = builder.config("spark.executorEnv.PYTHONPATH", str(_PACKAGE.parent))
@@ -110,8 +115,9 @@ def _ship(spark: SparkSession, model_dir: str) -> bool:
     """On a cluster, send the code and the model folder to the executors; locally they share our disk."""
     if spark.sparkContext.master.startswith("local"):
         return False
-    archive = shutil.make_archive(str(Path(tempfile.mkdtemp()) / "scoring"), "zip", _PACKAGE.parent, "scoring")
-    spark.sparkContext.addPyFile(archive)
+    if _PACKAGE.is_dir():  # not when imported from a zip given to spark-submit --py-files: shipped already
+        archive = shutil.make_archive(str(Path(tempfile.mkdtemp()) / "scoring"), "zip", _PACKAGE.parent, "scoring")
+        spark.sparkContext.addPyFile(archive)
     spark.sparkContext.addFile(str(Path(model_dir).resolve()), recursive=True)
     return True
 
@@ -155,7 +161,7 @@ def run_spark(
     input_path: str | Path,
     output_path: str | Path,
     *,
-    master: str = "local[2]",
+    master: str | None = None,
     model_dir: str | Path,
     spark: SparkSession | None = None,
 ) -> Summary:
