@@ -34,7 +34,7 @@ from service.oplog import configure_logging
 from service.readiness import Readiness
 from service.scoring import ScoringService
 from service.settings import Settings
-from service.ui.blocks import build_ui
+from service.ui.blocks import PRODUCT, build_ui
 from service.ui.data_tab import build_data_tab
 from service.ui.monitoring_tab import build_monitoring_tab
 from service.ui.sessions import GradioSessionJanitor
@@ -141,6 +141,7 @@ def _build_blocks(
         max_rows=settings.max_batch_rows,
         concurrency=settings.gradio_concurrency,
         extra_tabs=[("Monitoring", monitoring_tab), ("Production data", data_tab)],
+        logout=settings.token is not None,
     )
 
 
@@ -172,7 +173,8 @@ def _mount_ui(api: FastAPI, blocks: gr.Blocks, token: BearerToken) -> FastAPI:
         blocks,
         path="/",
         auth=(lambda _user, password: token.matches(password)) if token.required else None,
-        auth_message="Log in with any user name and the service's API token as the password."
+        auth_message=f"**{PRODUCT}** (Prêt à Dépenser). Log in with any user name and the service's API token"
+        " as the password."
         if token.required
         else None,
         enable_monitoring=False,

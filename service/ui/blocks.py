@@ -11,10 +11,11 @@ import gradio as gr
 from scoring.errors import InvalidInput, ServiceUnavailable
 from service.scoring import ScoringService
 from service.ui.batch_tab import build_batch_tab
-from service.ui.common import as_gradio_error
+from service.ui.common import as_gradio_error, percent
 from service.ui.model_tab import build_model_tab
 from service.ui.score_tab import build_score_tab
 
+PRODUCT = "Crédit Express — credit scoring"
 SESSION_CAPACITY = 64
 TabBuilder = Callable[[gr.Tab], None]  # gets its tab, e.g. to refresh when selected
 
@@ -76,13 +77,22 @@ def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Calla
 
 
 def build_ui(
-    service: ScoringService, *, max_rows: int, concurrency: int, extra_tabs: list[tuple[str, TabBuilder]] | None = None
+    service: ScoringService,
+    *,
+    max_rows: int,
+    concurrency: int,
+    extra_tabs: list[tuple[str, TabBuilder]] | None = None,
+    logout: bool = False,
 ) -> gr.Blocks:
-    with gr.Blocks(title="Crédit Express — credit scoring", analytics_enabled=False) as blocks:
-        gr.Markdown(
-            f"## Crédit Express — credit scoring  \n<small>Prêt à Dépenser · model "
-            f"`{service.model.version}` · refuse at p ≥ {service.model.threshold:.3f}</small>"
-        )
+    """The UI; `logout` adds a "Log out" link (when a login protects it)."""
+    with gr.Blocks(title=PRODUCT, analytics_enabled=False) as blocks:
+        with gr.Row(equal_height=True):
+            gr.Markdown(
+                f"## {PRODUCT}  \n<small>Prêt à Dépenser · model `{service.model.version}` · refuses at a "
+                f"probability of default of {percent(service.model.threshold)} or more</small>"
+            )
+            if logout:
+                gr.Button("Log out", link="/logout", size="sm", scale=0, min_width=90, elem_id="logout")
         with gr.Tabs():
             with gr.Tab("Score an application", id="score"):
                 build_score_tab(service)

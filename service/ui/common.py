@@ -16,6 +16,11 @@ def as_gradio_error(exc: InvalidInput | ServiceUnavailable) -> gr.Error:
     return gr.Error(str(exc), print_exception=False)
 
 
+def percent(share: float) -> str:
+    """A probability or rate as people read it, the one notation of the UI: 0.09 -> "9.0 %"."""
+    return f"{share * 100:.1f} %"
+
+
 def html_escape(value: Any) -> str:
     import html
 

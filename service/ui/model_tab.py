@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from scoring.model import ScoringModel
+from service.ui.common import percent
 
 
 def importance_figure(model: ScoringModel, top: int = 20) -> go.Figure:
@@ -25,7 +26,7 @@ def build_model_tab(model: ScoringModel) -> None:
 Trained {meta.get("trained_at", "?")} on {data.get("rows", 0):,} applications ({data.get("source", "?")}).
 The **training data are synthetic** (Home Credit schema and statistics, no real applicant).
 
-**Decision rule**: refuse when the probability of default is at or above **{model.threshold:.3f}**, the threshold
+**Decision rule**: refuse when the probability of default is at or above **{percent(model.threshold)}**, the threshold
 that minimises the business cost 10 × missed defaulters + 1 × refused good clients.
 
 | holdout metric | value |
@@ -36,7 +37,7 @@ that minimises the business cost 10 × missed defaulters + 1 × refused good cli
 | precision (refusals that were defaults) | {holdout["precision"]:.4f} |
 | recall (defaults caught) | {holdout["recall"]:.4f} |
 | Brier score | {holdout["brier"]:.4f} |
-| refusal rate | {holdout["refusal_rate"]:.2%} |
+| refusal rate | {percent(holdout["refusal_rate"])} |
 
 `CODE_GENDER` is not a model input; the table below checks the outcome by gender and age band anyway."""
     )

@@ -185,13 +185,38 @@ def test_form_callback_scores_and_logs_from_the_form(blocks: gr.Blocks, log_dir:
     assert len(rows) == 1 and rows[0]["channel"] == "gradio_form" and rows[0]["decision"] == "approve"
 
 
-def test_form_callback_names_the_bad_field(blocks: gr.Blocks, log_dir: Path) -> None:
+def test_form_callback_names_the_bad_field_in_form_words(blocks: gr.Blocks, log_dir: Path) -> None:
     on_score = callback(blocks, "on_score")
     *fields, unemployed, extra = low_risk_form(blocks)
-    fields[[f.name for f in FORM].index("AMT_CREDIT")] = -5
-    with pytest.raises(gr.Error, match="AMT_CREDIT"):
+    fields[[f.name for f in FORM].index("AMT_CREDIT")] = "-5"
+    card, figure = on_score(*fields, unemployed, extra, False)
+    assert 'id="form-error"' in card and "Credit amount cannot be negative" in card and figure is None
+    assert 'id="decision"' not in card  # the previous decision card is replaced, not left under the error
+    fields[[f.name for f in FORM].index("AMT_CREDIT")] = "500000"
+    fields[[f.name for f in FORM].index("DAYS_BIRTH")] = "150"
+    card, _ = on_score(*fields, unemployed, extra, False)
+    assert "Age must be between 18 and 100 years" in card and "-54788" not in card
+    assert [r["error_kind"] for r in logged(log_dir)] == ["out_of_range", "out_of_range"]
+
+
+def test_form_refuses_text_that_is_not_a_number(blocks: gr.Blocks, log_dir: Path) -> None:
+    on_score = callback(blocks, "on_score")
+    *fields, unemployed, extra = low_risk_form(blocks)
+    fields[[f.name for f in FORM].index("AMT_INCOME_TOTAL")] = "abc12k"
+    card, _ = on_score(*fields, unemployed, extra, False)
+    assert "Annual income: &#x27;abc12k&#x27; is not a number" in card
+    assert [r["error_kind"] for r in logged(log_dir)] == ["wrong_type"]
+
+
+def test_form_error_is_one_log_line_without_traceback(blocks: gr.Blocks, caplog: pytest.LogCaptureFixture) -> None:
+    on_score = callback(blocks, "on_score")
+    *fields, unemployed, extra = low_risk_form(blocks)
+    fields[[f.name for f in FORM].index("DAYS_BIRTH")] = "150"
+    with caplog.at_level("INFO"):
         on_score(*fields, unemployed, extra, False)
-    assert [r["error_kind"] for r in logged(log_dir)] == ["out_of_range"]
+    refused = [r for r in caplog.records if r.getMessage() == "form input refused"]
+    assert len(refused) == 1 and refused[0].fields == ["DAYS_BIRTH"] and refused[0].exc_info is None
+    assert refused[0].reasons == ["Age must be between 18 and 100 years"]
 
 
 def test_gradio_predict_batch_reports_the_bad_row(blocks: gr.Blocks) -> None:
@@ -206,3 +231,11 @@ def test_gradio_predict_batch_reports_the_bad_row(blocks: gr.Blocks) -> None:
     with pytest.raises(gr.Error, match="at most 50"):
         predict_batch([EXAMPLE_LOW_RISK] * 51)
     assert "Score up to 50 loan applications" in (predict_batch.__doc__ or "")
+
+
+def test_logout_link_only_behind_a_login(service: ScoringService) -> None:
+    def links(blocks: gr.Blocks) -> list[str]:
+        return [b.link for b in blocks.blocks.values() if isinstance(b, gr.Button) and b.link]
+
+    assert links(build_ui(service, max_rows=5, concurrency=1, logout=True)) == ["/logout"]
+    assert links(build_ui(service, max_rows=5, concurrency=1)) == []
