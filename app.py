@@ -66,7 +66,7 @@ def build_app(settings: Settings) -> FastAPI:
     blocks = _build_blocks(settings, service, monitoring, prediction_log, hub)
     janitor = GradioSessionJanitor(blocks, gauges=service.metrics.gauges)
     api.router.lifespan_context = _lifespan(janitor, monitoring, hub, prediction_log)
-    app = _mount_ui(api, blocks, BearerToken(settings.token))
+    app = _mount_ui(api, blocks, BearerToken(settings.token), max_file_size=settings.max_upload_bytes)
     log.info("app built", extra={"seconds": round(time.perf_counter() - started, 3)})
     return app
 
@@ -142,6 +142,8 @@ def _build_blocks(
         concurrency=settings.gradio_concurrency,
         extra_tabs=[("Monitoring", monitoring_tab), ("Production data", data_tab)],
         logout=settings.token is not None,
+        max_upload_bytes=settings.max_upload_bytes,
+        upload_ttl_s=settings.upload_ttl_s,
     )
 
 
@@ -164,7 +166,7 @@ def _lifespan(
     return lifespan
 
 
-def _mount_ui(api: FastAPI, blocks: gr.Blocks, token: BearerToken) -> FastAPI:
+def _mount_ui(api: FastAPI, blocks: gr.Blocks, token: BearerToken, *, max_file_size: int) -> FastAPI:
     """Serve the Blocks (UI, Gradio API, MCP) under the REST API; the token is the UI password and guards MCP."""
     if not token.required:
         log.warning("API_TOKEN is not set: the API and the UI are OPEN to anyone who can reach them (demo mode)")
@@ -181,6 +183,7 @@ def _mount_ui(api: FastAPI, blocks: gr.Blocks, token: BearerToken) -> FastAPI:
         mcp_server=True,
         footer_links=["api"],
         show_error=True,
+        max_file_size=max_file_size,
     )
     protect_mcp(app, token)
     return app

@@ -31,6 +31,7 @@ PROBLEM_KINDS = (
     "unknown_category",
     "out_of_range",
     "not_an_object",
+    "ragged_row",  # a CSV row with more or fewer cells than its header
 )
 # Refusals made by a door before validation (REST body checks, access control, limits).
 REQUEST_KINDS = (
@@ -41,9 +42,10 @@ REQUEST_KINDS = (
     "too_large",
     "batch_too_large",
     "auth",
+    "invalid_csv",
 )
 # Failures of the service itself: a request refused for these is the service's fault (5xx).
-SERVER_KINDS = ("log_write_failed", "log_unavailable", "internal")
+SERVER_KINDS = ("log_write_failed", "log_unavailable", "internal", "overloaded")
 # Every `error_kind` a rejection row of the prediction log may carry.
 ERROR_KINDS = PROBLEM_KINDS + REQUEST_KINDS + SERVER_KINDS
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -102,16 +102,33 @@ class ScoringService:
         return {"request_id": request_id, **score.public()}
 
     def score_batch(
-        self, payloads: Sequence[Any], *, channel: str, explain: bool = False, started: float | None = None
+        self,
+        payloads: Sequence[Any],
+        *,
+        channel: str,
+        explain: bool = False,
+        started: float | None = None,
+        batch_id: str | None = None,
+        first_index: int = 0,
+        refused: Mapping[int, InvalidInput] | None = None,
     ) -> dict[str, Any]:
+        """Score a batch, logged in one write; one bad row never fails the others.
+
+        A file scored in chunks passes its own `batch_id` and each chunk's `first_index`, so every row of
+        the file is logged under one batch id at its position in the file; `refused` holds rows the
+        reader already refused (a ragged CSV row), reported and logged like invalid ones.
+        """
         started = time.perf_counter() if started is None else started
-        batch_id = uuid.uuid4().hex
+        batch_id = batch_id or uuid.uuid4().hex
         result = self.scorer.score_batch(payloads, explain=explain)
+        for index, error in (refused or {}).items():
+            result.scores.pop(index, None)
+            result.errors[index] = error
         results: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
         rejections: list[dict[str, Any]] = []
         for index in range(len(payloads)):
-            request_id = f"{batch_id}-{index}"
+            request_id = f"{batch_id}-{first_index + index}"
             if index in result.errors:
                 error = result.errors[index]
                 rejections.append(self._rejection_row(error, channel=channel, started=started, request_id=request_id))
@@ -127,7 +144,12 @@ class ScoringService:
             score = result.scores[index]
             rows.append(
                 self._row(
-                    score, request_id=request_id, channel=channel, started=started, batch_id=batch_id, batch_index=index
+                    score,
+                    request_id=request_id,
+                    channel=channel,
+                    started=started,
+                    batch_id=batch_id,
+                    batch_index=first_index + index,
                 )
             )
             results.append({"index": index, "status": "ok", "request_id": request_id, **score.public()})

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     max_batch_body_bytes: int = 48 * 1024 * 1024
     max_batch_rows: int = 10_000
+    max_upload_bytes: int = Field(32 * 1024 * 1024, ge=1024)  # a Batch-tab CSV (Gradio refuses larger with 413)
+    upload_ttl_s: int = Field(900, ge=10)  # uploaded and scored CSVs are deleted after this (or at session end)
+    batch_workers: int = Field(2, ge=1)  # REST batches scored at once, off the event loop
+    batch_queue: int = Field(2, ge=0)  # REST batches waiting for a worker; past that, 503 + Retry-After
     gradio_concurrency: int = Field(16, ge=1)
     log_level: str = "INFO"
     alert_window_min: float = Field(15, gt=0)

@@ -16,7 +16,10 @@ COMMON_RESPONSES: dict[str, Any] = {
     "413": {"description": "body too large", **_ERROR_CONTENT},
     "415": {"description": "not application/json", **_ERROR_CONTENT},
     "422": {"description": "invalid application: the field and the reason", **_ERROR_CONTENT},
-    "503": {"description": "the prediction log cannot be written", **_ERROR_CONTENT},
+    "503": {
+        "description": "the prediction log cannot be written, or too many batches at once (see Retry-After)",
+        **_ERROR_CONTENT,
+    },
 }
 
 

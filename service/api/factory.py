@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from service.api.auth import BearerToken
 from service.api.docs import install_openapi
 from service.api.model_routes import model_router
+from service.api.pool import BatchPool
 from service.api.ops_routes import ops_router
 from service.api.problems import install_error_handlers
 from service.api.scoring_routes import scoring_router
@@ -35,7 +36,9 @@ def create_api(service: ScoringService, *, settings: Settings, readiness: Callab
     token = BearerToken(settings.token)
     # open (demo) mode adds no dependency at all: the scoring path pays nothing for an absent check
     protected = [Depends(token)] if token.required else []
-    api.include_router(scoring_router(service, settings=settings, dependencies=protected))
+    pool = BatchPool(workers=settings.batch_workers, queue=settings.batch_queue)
+    api.state.batch_pool = pool
+    api.include_router(scoring_router(service, settings=settings, dependencies=protected, pool=pool))
     api.include_router(model_router(service.model, dependencies=protected))
     api.include_router(ops_router(service.metrics, readiness=readiness, protected=protected))
     install_error_handlers(api, service)

@@ -24,9 +24,12 @@ AUTH_HEADERS = {"WWW-Authenticate": "Bearer"}
 class RequestRefused(ServiceError):
     """A request the door refuses before validation (body, content type, size, envelope, token)."""
 
-    def __init__(self, status: int, kind: str, message: str, field: str | None = None):
+    def __init__(
+        self, status: int, kind: str, message: str, field: str | None = None, *, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.status, self.kind, self.message, self.field = status, kind, message, field
+        self.headers = AUTH_HEADERS if status == 401 else headers
 
     def problem(self) -> dict[str, Any]:
         return {"field": self.field, "kind": self.kind, "message": self.message}
@@ -70,7 +73,7 @@ def install_error_handlers(api: FastAPI, service: ScoringService) -> None:
             field=exc.field,
             http_status=exc.status,
         )
-        return problem_response(exc.status, [exc.problem()], headers=AUTH_HEADERS if exc.status == 401 else None)
+        return problem_response(exc.status, [exc.problem()], headers=exc.headers)
 
     @api.exception_handler(InvalidInput)
     async def invalid(_: Request, exc: InvalidInput) -> JSONResponse:

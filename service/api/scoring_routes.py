@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.params import Depends
 from fastapi.responses import JSONResponse, Response
 
-from service.api.body import batch_rows, read_json
+from service.api.body import batch_rows, decode_json, read_body, read_json
 from service.api.docs import COMMON_RESPONSES
+from service.api.pool import BatchPool
 from service.api.problems import start_clock
 from service.openapi import EXAMPLE_LOW_RISK
 from service.scoring import ScoringService
@@ -19,7 +20,9 @@ _APPLICATION = {"$ref": "#/components/schemas/Application"}
 _SCORE = {"$ref": "#/components/schemas/Score"}
 
 
-def scoring_router(service: ScoringService, *, settings: Settings, dependencies: Sequence[Depends]) -> APIRouter:
+def scoring_router(
+    service: ScoringService, *, settings: Settings, dependencies: Sequence[Depends], pool: BatchPool
+) -> APIRouter:
     router = APIRouter(prefix="/api/v1", dependencies=dependencies)
     score_docs = {
         "requestBody": {
@@ -57,7 +60,17 @@ def scoring_router(service: ScoringService, *, settings: Settings, dependencies:
     )
     async def score_batch(request: Request, explain: bool = False) -> Response:
         started = start_clock(request)
-        rows = batch_rows(await read_json(request, settings.max_batch_body_bytes), settings.max_batch_rows)
-        return JSONResponse(service.score_batch(rows, channel="rest_batch", explain=explain, started=started))
+        ticket = pool.reserve()  # 503 at once when full: the body is not even read
+        try:
+            body = await read_body(request, settings.max_batch_body_bytes)
+        except BaseException:
+            ticket.release()
+            raise
+
+        def work() -> Response:  # decoding, scoring, logging and encoding: all off the event loop
+            rows = batch_rows(decode_json(body), settings.max_batch_rows)
+            return JSONResponse(service.score_batch(rows, channel="rest_batch", explain=explain, started=started))
+
+        return await pool.run(ticket, work)
 
     return router

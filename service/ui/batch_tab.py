@@ -1,86 +1,154 @@
-"""Tab "Batch": upload a CSV of applications, download it scored; bad rows are listed, not fatal."""
+"""Tab "Batch": upload a CSV of applications, download it scored; a bad cell rejects its row, never the file.
+
+The file is read within limits (bytes, header, columns, rows: scoring.csv_table), every cell is converted
+for the per-row validator, and the rows are scored in chunks under one batch id (logged with each row), so
+a run stopped half-way can be told apart in the log. A re-upload of the same bytes is flagged. The scored
+CSV carries `status` and an `errors` column with every reason; the table lists every problem with the
+row's client reference.
+"""
 
 from __future__ import annotations
 
-import tempfile
+import logging
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from scoring.errors import ServiceUnavailable
-from scoring.payloads import frame_to_payloads
-from scoring.schema import FIELDS, ID_COLUMN, TARGET_COLUMN
+from scoring.csv_table import CsvLimits, CsvTable, read_csv_table, table_payloads, write_scored_csv
+from scoring.errors import InvalidInput, ServiceUnavailable
+from scoring.schema import ID_COLUMN
 from service.scoring import ScoringService
 from service.ui.common import as_gradio_error
+from service.ui.uploads import BatchFiles, UploadedFile, require_uploaded
+
+log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 500
+MAX_SHOWN_PROBLEMS = 10_000  # the table's lines; the file's `errors` column always has them all
+OUTPUT_COLUMNS = ["probability", "decision", "status", "errors", "request_id"]
+TABLE_COLUMNS = ["row", ID_COLUMN, "field", "reason"]
+BATCH_CONCURRENCY = 2  # big files are queued rather than scored side by side
 
 
-def read_upload(path: str, *, max_rows: int) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(
-            path, nrows=max_rows + 1, dtype={c: "string" for c, f in FIELDS.items() if f.kind == "category"}
-        )
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise gr.Error(f"Could not read the CSV: {exc}", print_exception=False) from exc
-    if len(frame) > max_rows:
-        raise gr.Error(f"Too many rows: at most {max_rows:,} per file", print_exception=False)
-    if frame.empty:
-        raise gr.Error("The CSV has no rows", print_exception=False)
-    # application_train extracts carry TARGET: it is the answer, not an input, so it is set aside.
-    frame = frame.drop(columns=[TARGET_COLUMN], errors="ignore")
-    unknown = [c for c in frame.columns if c not in FIELDS and c != ID_COLUMN]
-    if unknown:
-        raise gr.Error(f"Unknown columns (not Home Credit application fields): {unknown[:10]}", print_exception=False)
-    frame = frame.astype({c: object for c in frame.columns if str(frame[c].dtype) == "string"})
-    return frame.where(frame.notna(), None)
+def _problem_text(problem: dict[str, Any]) -> str:
+    return f"{problem['field']}: {problem['message']}" if problem.get("field") else str(problem["message"])
 
 
-def build_batch_tab(service: ScoringService, *, max_rows: int) -> None:
-    gr.Markdown(
-        f"Upload a CSV whose columns are Home Credit application fields (up to {max_rows:,} rows). "
-        "You get the same file back with `probability`, `decision` and `status` columns; rows that "
-        "fail validation are listed below with the reason and the others are still scored."
+def _file_error(exc: InvalidInput) -> gr.Error:
+    reasons = "; ".join(_problem_text(p.as_dict()) for p in exc.problems)
+    return gr.Error(f"The file was not scored: {reasons}", print_exception=False)
+
+
+def score_table(
+    service: ScoringService, table: CsvTable, *, batch_id: str, progress: gr.Progress | None = None
+) -> list[dict[str, Any]]:
+    """Every row's outcome, in file order, scored in chunks logged under one batch id."""
+    payloads = table_payloads(table)
+    starts = range(0, len(payloads), CHUNK_ROWS)
+    outcomes: list[dict[str, Any]] = []
+    for start in progress.tqdm(starts, desc="scoring") if progress else starts:
+        stop = start + CHUNK_ROWS
+        refused = {i - start: e for i, e in table.refused.items() if start <= i < stop}
+        try:
+            part = service.score_batch(
+                payloads[start:stop], channel="gradio_batch", batch_id=batch_id, first_index=start, refused=refused
+            )
+        except ServiceUnavailable as exc:
+            raise as_gradio_error(exc) from None
+        outcomes.extend({**item, "index": start + item["index"]} for item in part["results"])
+    return outcomes
+
+
+def scored_rows(table: CsvTable, outcomes: list[dict[str, Any]]) -> list[list[Any]]:
+    """The uploaded cells (as written, ragged rows padded or cut to the header) plus the outcome columns."""
+    width = len(table.header)
+    out = []
+    for cells, outcome in zip(table.rows, outcomes, strict=True):
+        reasons = "; ".join(_problem_text(p) for p in outcome.get("errors", []))
+        fixed = (cells + [""] * width)[:width]
+        extra = [outcome.get("probability"), outcome.get("decision"), outcome["status"], reasons]
+        out.append(fixed + extra + [outcome["request_id"]])
+    return out
+
+
+def problem_lines(table: CsvTable, outcomes: list[dict[str, Any]]) -> list[tuple[int, str, str | None, str]]:
+    """One line per problem of every rejected row: row number (1 = first data row), client ref, field, reason."""
+    id_at = table.header.index(ID_COLUMN) if ID_COLUMN in table.header else None
+    lines = []
+    for outcome in outcomes:
+        if outcome["status"] == "ok":
+            continue
+        cells = table.rows[outcome["index"]]
+        ref = cells[id_at] if id_at is not None and id_at < len(cells) else ""
+        lines.extend((outcome["index"] + 1, ref, p.get("field"), p["message"]) for p in outcome["errors"])
+    return lines
+
+
+def _summary(outcomes: list[dict[str, Any]], *, batch_id: str, seconds: float, earlier: dict | None) -> str:
+    n_ok = sum(o["status"] == "ok" for o in outcomes)
+    refused = sum(o.get("decision") == "refuse" for o in outcomes)
+    text = (
+        f"**{n_ok:,}** scored, **{len(outcomes) - n_ok:,}** rejected, **{refused:,}** refusals, in "
+        f"{seconds:.2f} s. Batch id `{batch_id}`."
     )
-    upload = gr.File(label="Applications (CSV)", file_types=[".csv"], elem_id="batch-upload")
-    run = gr.Button("Score the file", variant="primary")
-    summary = gr.Markdown()
-    scored = gr.File(label="Scored CSV")
-    errors = gr.Dataframe(label="Rejected rows", headers=["row", "field", "reason"], interactive=False)
+    if earlier:
+        text += (
+            f"\n\n**Already scored:** the same file was scored at {earlier['at']} UTC (batch "
+            f"`{earlier['batch_id']}`, {earlier['rows']:,} rows); its rows are now logged a second time "
+            "under this batch id."
+        )
+    return text
 
-    def on_run(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, pd.DataFrame]:  # noqa: B008 - Gradio injects progress through this default
+
+def build_batch_tab(service: ScoringService, *, max_rows: int, max_bytes: int, files: BatchFiles) -> None:
+    limits = CsvLimits(max_bytes=max_bytes, max_rows=max_rows)
+    gr.Markdown(
+        f"Upload a CSV whose columns are Home Credit application fields (up to {max_rows:,} rows, "
+        f"{max_bytes / 1e6:.0f} MB). You get the same file back with `probability`, `decision`, `status` and "
+        "`errors` columns: a row with a bad cell is rejected with every reason, the others are still scored. "
+        "Uploaded and scored files are deleted when you close the page, or after "
+        f"{files.ttl_s / 60:.0f} minutes."
+    )
+    upload = UploadedFile(label="Applications (CSV)", file_types=[".csv"], elem_id="batch-upload")
+    run = gr.Button("Score the file", variant="primary")
+    summary = gr.Markdown(elem_id="batch-summary")
+    scored = gr.File(label="Scored CSV", elem_id="batch-scored")
+    errors = gr.Dataframe(label="Rejected rows", headers=TABLE_COLUMNS, interactive=False, elem_id="batch-errors")
+
+    def on_run(
+        path: str | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio injects progress through this default
+    ) -> tuple[str, str, pd.DataFrame]:
         if not path:
             raise gr.Error("Choose a CSV file first", print_exception=False)
-        frame = read_upload(path, max_rows=max_rows)
-        payloads = frame_to_payloads(frame)
-        outcomes: list[dict[str, Any]] = []
+        session = getattr(request, "session_hash", None)
+        source = require_uploaded(path)
+        files.own(source, session=session)
         started = time.perf_counter()
-        for start in progress.tqdm(range(0, len(payloads), CHUNK_ROWS), desc="scoring"):
-            try:
-                part = service.score_batch(payloads[start : start + CHUNK_ROWS], channel="gradio_batch")
-            except ServiceUnavailable as exc:
-                raise as_gradio_error(exc) from None
-            for item in part["results"]:
-                outcomes.append({**item, "index": start + item["index"]})
-        out = frame.copy()
-        out["probability"] = [o.get("probability") for o in outcomes]
-        out["decision"] = [o.get("decision") for o in outcomes]
-        out["status"] = [o["status"] for o in outcomes]
-        out["request_id"] = [o["request_id"] for o in outcomes]
-        bad = [
-            (o["index"] + 1, e["field"], e["message"]) for o in outcomes if o["status"] != "ok" for e in o["errors"][:1]
-        ]
-        target = Path(tempfile.mkdtemp(prefix="scored-")) / f"scored-{Path(path).stem}.csv"
-        out.to_csv(target, index=False)
-        n_ok = sum(o["status"] == "ok" for o in outcomes)
-        refused = sum(o.get("decision") == "refuse" for o in outcomes)
-        text = (
-            f"**{n_ok:,}** scored, **{len(bad):,}** rejected, **{refused:,}** refusals, in "
-            f"{time.perf_counter() - started:.2f} s."
+        try:
+            table = read_csv_table(source, limits)
+        except InvalidInput as exc:
+            raise _file_error(exc) from None
+        batch_id = uuid.uuid4().hex
+        earlier = files.seen_before(table.sha256, batch_id=batch_id, rows=len(table.rows))
+        log.info(
+            "batch upload",
+            extra={"batch_id": batch_id, "sha256": table.sha256, "rows": len(table.rows), "repeat": bool(earlier)},
         )
-        return text, str(target), pd.DataFrame(bad, columns=["row", "field", "reason"])
+        outcomes = score_table(service, table, batch_id=batch_id, progress=progress)
+        target = files.scored_path(Path(source).stem, session=session)
+        write_scored_csv(target, table.header + OUTPUT_COLUMNS, scored_rows(table, outcomes))
+        lines = problem_lines(table, outcomes)
+        text = _summary(outcomes, batch_id=batch_id, seconds=time.perf_counter() - started, earlier=earlier)
+        if len(lines) > MAX_SHOWN_PROBLEMS:
+            text += f"\n\nThe table shows the first {MAX_SHOWN_PROBLEMS:,} of {len(lines):,} problems; the file has all."
+        return text, str(target), pd.DataFrame(lines[:MAX_SHOWN_PROBLEMS], columns=TABLE_COLUMNS)
 
-    run.click(on_run, [upload], [summary, scored, errors], api_visibility="private")
+    run.click(
+        on_run, [upload], [summary, scored, errors], api_visibility="private", concurrency_limit=BATCH_CONCURRENCY
+    )

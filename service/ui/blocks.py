@@ -14,9 +14,12 @@ from service.ui.batch_tab import build_batch_tab
 from service.ui.common import as_gradio_error, percent
 from service.ui.model_tab import build_model_tab
 from service.ui.score_tab import build_score_tab
+from service.ui.uploads import BatchFiles
 
 PRODUCT = "Crédit Express — credit scoring"
 SESSION_CAPACITY = 64
+DEFAULT_MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+DEFAULT_UPLOAD_TTL_S = 900
 TabBuilder = Callable[[gr.Tab], None]  # gets its tab, e.g. to refresh when selected
 
 CSS = """
@@ -83,12 +86,18 @@ def build_ui(
     concurrency: int,
     extra_tabs: list[tuple[str, TabBuilder]] | None = None,
     logout: bool = False,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    upload_ttl_s: int = DEFAULT_UPLOAD_TTL_S,
 ) -> gr.Blocks:
     """The UI; `logout` adds a "Log out" link (when a login protects it)."""
-    with gr.Blocks(title=PRODUCT, analytics_enabled=False) as blocks:
+    files = BatchFiles(ttl_s=upload_ttl_s)
+    # Gradio's own sweep of the files it holds (uploads, outputs): every minute, those older than the TTL
+    delete_cache = (min(60, upload_ttl_s), upload_ttl_s)
+    with gr.Blocks(title=PRODUCT, analytics_enabled=False, delete_cache=delete_cache) as blocks:
         with gr.Row(equal_height=True):
             gr.Markdown(
-                f"## {PRODUCT}  \n<small>Prêt à Dépenser · model `{service.model.version}` · refuses at a "
+                f"## {PRODUCT}  
+<small>Prêt à Dépenser · model `{service.model.version}` · refuses at a "
                 f"probability of default of {percent(service.model.threshold)} or more</small>"
             )
             if logout:
@@ -97,7 +106,7 @@ def build_ui(
             with gr.Tab("Score an application", id="score"):
                 build_score_tab(service)
             with gr.Tab("Batch", id="batch"):
-                build_batch_tab(service, max_rows=max_rows)
+                build_batch_tab(service, max_rows=max_rows, max_bytes=max_upload_bytes, files=files)
             for title, builder in extra_tabs or []:
                 with gr.Tab(title, id=title.lower().replace(" ", "-")) as tab:
                     builder(tab)
@@ -109,6 +118,11 @@ def build_ui(
         # (which carries no credentials when a token protects the app).
         gr.api(predict, api_name="predict", queue=False)
         gr.api(predict_batch, api_name="predict_batch", queue=False)
+
+        def end_session(request: gr.Request) -> None:
+            files.end_session(getattr(request, "session_hash", None))
+
+        blocks.unload(end_session)
     blocks.queue(default_concurrency_limit=concurrency, max_size=concurrency * 64)
     # Gradio keeps a copy of the whole UI config per session (~180 kB here) for 10,000 sessions by default,
     # and every API call is a new session: cap it, or API traffic alone grows the process by gigabytes.
