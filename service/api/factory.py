@@ -10,8 +10,8 @@ from fastapi import Depends, FastAPI
 from service.api.auth import BearerToken
 from service.api.docs import install_openapi
 from service.api.model_routes import model_router
-from service.api.pool import BatchPool
 from service.api.ops_routes import ops_router
+from service.api.pool import BatchPool
 from service.api.problems import install_error_handlers
 from service.api.scoring_routes import scoring_router
 from service.scoring import ScoringService

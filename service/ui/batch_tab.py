@@ -23,7 +23,7 @@ from scoring.errors import InvalidInput, ServiceUnavailable
 from scoring.schema import ID_COLUMN
 from service.scoring import ScoringService
 from service.ui.common import as_gradio_error
-from service.ui.uploads import BatchFiles, UploadedFile, require_uploaded
+from service.ui.uploads import BatchFiles, require_uploaded, uploads_only
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def build_batch_tab(service: ScoringService, *, max_rows: int, max_bytes: int, f
         "Uploaded and scored files are deleted when you close the page, or after "
         f"{files.ttl_s / 60:.0f} minutes."
     )
-    upload = UploadedFile(label="Applications (CSV)", file_types=[".csv"], elem_id="batch-upload")
+    upload = uploads_only(gr.File(label="Applications (CSV)", file_types=[".csv"], elem_id="batch-upload"))
     run = gr.Button("Score the file", variant="primary")
     summary = gr.Markdown(elem_id="batch-summary")
     scored = gr.File(label="Scored CSV", elem_id="batch-scored")
@@ -146,7 +146,7 @@ def build_batch_tab(service: ScoringService, *, max_rows: int, max_bytes: int, f
         lines = problem_lines(table, outcomes)
         text = _summary(outcomes, batch_id=batch_id, seconds=time.perf_counter() - started, earlier=earlier)
         if len(lines) > MAX_SHOWN_PROBLEMS:
-            text += f"\n\nThe table shows the first {MAX_SHOWN_PROBLEMS:,} of {len(lines):,} problems; the file has all."
+            text += f"\n\nThe table shows {MAX_SHOWN_PROBLEMS:,} of {len(lines):,} problems; the file has them all."
         return text, str(target), pd.DataFrame(lines[:MAX_SHOWN_PROBLEMS], columns=TABLE_COLUMNS)
 
     run.click(

@@ -5,7 +5,7 @@ unless `blocks.has_launched`, which `gr.mount_gradio_app` never sets: a `queue/j
 server path as a `FileData` and Gradio would copy it into its cache and hand it to the handler. The
 upload route records every file it stores in `blocks.upload_file_set` (paths under the upload folder,
 in a directory named by a secret-seeded hash, so one client cannot guess another's); `UploadedFile`
-refuses any other path *before* Gradio copies it, and the handler checks again.
+(`uploads_only`) refuses any other path *before* Gradio copies it, and the handler checks again.
 
 Uploads and scored files live in Gradio's cache folder, so the Blocks' `delete_cache` sweep removes
 them after a short TTL; `BatchFiles` also deletes a session's files when its browser tab closes.
@@ -56,18 +56,29 @@ def require_uploaded(path: str | Path) -> Path:
     return Path(path)
 
 
-class UploadedFile(gr.File):
-    """A `gr.File` input that accepts only files the upload route stored, whatever Gradio's launch state."""
+def uploads_only(component: gr.File) -> gr.File:
+    """Make a `gr.File` input accept only files the upload route stored, whatever Gradio's launch state.
 
-    async def async_move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
+    Gradio hands every input file to the component's `*move_resource_to_block_cache` before the handler
+    runs (copying a foreign path into its cache); the check goes first. The methods are wrapped on the
+    instance, not in a subclass: Gradio writes a `.pyi` stub next to the module of any component class.
+    """
+    moving_async = component.async_move_resource_to_block_cache
+    moving = component.move_resource_to_block_cache
+
+    async def async_move(url_or_file_path: str | Path | None) -> str | None:
         if url_or_file_path is not None:
             require_uploaded(url_or_file_path)
-        return await super().async_move_resource_to_block_cache(url_or_file_path)
+        return await moving_async(url_or_file_path)
 
-    def move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
+    def move(url_or_file_path: str | Path | None) -> str | None:
         if url_or_file_path is not None:
             require_uploaded(url_or_file_path)
-        return super().move_resource_to_block_cache(url_or_file_path)
+        return moving(url_or_file_path)
+
+    component.async_move_resource_to_block_cache = async_move  # type: ignore[method-assign]
+    component.move_resource_to_block_cache = move  # type: ignore[method-assign]
+    return component
 
 
 class BatchFiles:

@@ -63,7 +63,10 @@ def test_ragged_rows_are_refused_as_such_and_do_not_shift_columns(tmp_path):
 
 def test_the_header_is_bounded_before_the_rows_are_read(tmp_path):
     wide = ",".join(f"c{i}" for i in range(MAX_COLUMNS + 1)) + "\n" + "1," * 10
-    assert refusal(write(tmp_path, wide))[1:] == ("too_large", f"the header has more than {MAX_COLUMNS} columns (the limit)")
+    assert refusal(write(tmp_path, wide))[1:] == (
+        "too_large",
+        f"the header has more than {MAX_COLUMNS} columns (the limit)",
+    )
     long_name = "A" * 70_000 + "\n1\n"
     assert refusal(write(tmp_path, long_name))[1] == "too_large"
 
@@ -76,7 +79,7 @@ def test_bytes_and_rows_are_limited_with_the_limit_named(tmp_path):
 
 
 def test_file_level_refusals_name_no_cell_content(tmp_path):
-    field, kind, message = refusal(write(tmp_path, b"AMT_CREDIT\n\xff\xfe secret\n"))
+    _, kind, message = refusal(write(tmp_path, b"AMT_CREDIT\n\xff\xfe secret\n"))
     assert kind == "invalid_csv" and "secret" not in message
     assert refusal(write(tmp_path, "AMT_CREDIT,AMT_CREDIT\n1,2\n"))[:2] == ("AMT_CREDIT", "duplicate_key")
     assert refusal(write(tmp_path, "AMT_CREDIT\n"))[2] == "the CSV has a header but no rows"
@@ -92,7 +95,13 @@ def test_formula_cells_are_neutralised_numbers_are_not(tmp_path):
         "'\tx",
         "'\rx",
     ]
-    assert [neutralise(v) for v in ("-14000", "-0.5", 1.5, None, "Cash loans")] == ["-14000", "-0.5", "1.5", "", "Cash loans"]
+    assert [neutralise(v) for v in ("-14000", "-0.5", 1.5, None, "Cash loans")] == [
+        "-14000",
+        "-0.5",
+        "1.5",
+        "",
+        "Cash loans",
+    ]
     target = tmp_path / "out.csv"
     write_scored_csv(target, ["SK_ID_CURR", "errors"], [["=HYPERLINK(1)", "NAME: unknown label '=1+1'"]])
     rows = list(csv.reader(target.open()))

@@ -84,7 +84,9 @@ def test_one_bad_cell_rejects_its_row_with_every_reason(blocks, upload_dir, log_
     text, out, table = run(blocks, uploaded(blocks, upload_dir, rows))
     assert [r["status"] for r in out] == ["ok", "ok", "rejected", "rejected", "ok", "ok"]
     assert out[2]["errors"] == "AMT_INCOME_TOTAL: expected a number, got a string"
-    assert out[3]["errors"].startswith("DAYS_BIRTH: 5 is impossible") and "AMT_ANNUITY: required field" in out[3]["errors"]
+    assert (
+        out[3]["errors"].startswith("DAYS_BIRTH: 5 is impossible") and "AMT_ANNUITY: required field" in out[3]["errors"]
+    )
     assert out[4]["SK_ID_CURR"] == "" and out[4]["probability"]
     assert table.values.tolist()[0] == [3, "100002", "AMT_INCOME_TOTAL", "expected a number, got a string"]
     assert len(table) == 3 and set(table["SK_ID_CURR"]) == {"100002", "100003"}
@@ -97,11 +99,12 @@ def test_one_bad_cell_rejects_its_row_with_every_reason(blocks, upload_dir, log_
 
 
 def test_ragged_rows_and_formulas(blocks, upload_dir):
-    rows = [HEADER, ["100001", *GOOD], ["100002", "Cash loans", "1"], ["=HYPERLINK(\"x\")", *GOOD]]
+    rows = [HEADER, ["100001", *GOOD], ["100002", "Cash loans", "1"], ['=HYPERLINK("x")', *GOOD]]
     _, out, table = run(blocks, uploaded(blocks, upload_dir, rows))
     assert [r["status"] for r in out] == ["ok", "rejected", "ok"]
+    assert table.values.tolist() == [[2, "100002", None, "row 2 has 3 cells, the header has 6"]]
     assert out[1]["errors"] == "row 2 has 3 cells, the header has 6"
-    assert out[2]["SK_ID_CURR"] == "'=HYPERLINK(\"x\")" and out[0]["DAYS_BIRTH"] == "-14000"
+    assert out[2]["SK_ID_CURR"] == '\'=HYPERLINK("x")' and out[0]["DAYS_BIRTH"] == "-14000"
 
 
 def test_a_re_upload_is_flagged_with_the_earlier_batch(blocks, upload_dir):
