@@ -96,8 +96,7 @@ def build_ui(
     with gr.Blocks(title=PRODUCT, analytics_enabled=False, delete_cache=delete_cache) as blocks:
         with gr.Row(equal_height=True):
             gr.Markdown(
-                f"## {PRODUCT}  
-<small>Prêt à Dépenser · model `{service.model.version}` · refuses at a "
+                f"## {PRODUCT}  \n<small>Prêt à Dépenser · model `{service.model.version}` · refuses at a "
                 f"probability of default of {percent(service.model.threshold)} or more</small>"
             )
             if logout:
