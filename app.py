@@ -34,6 +34,7 @@ from service.oplog import configure_logging
 from service.readiness import Readiness
 from service.scoring import ScoringService
 from service.settings import Settings
+from service.ui import fastpath
 from service.ui.blocks import PRODUCT, build_ui
 from service.ui.data_tab import build_data_tab
 from service.ui.monitoring_tab import build_monitoring_tab
@@ -67,6 +68,7 @@ def build_app(settings: Settings) -> FastAPI:
     janitor = GradioSessionJanitor(blocks, gauges=service.metrics.gauges)
     api.router.lifespan_context = _lifespan(janitor, monitoring, hub, prediction_log)
     app = _mount_ui(api, blocks, BearerToken(settings.token), max_file_size=settings.max_upload_bytes)
+    _fast_gradio_calls(settings, blocks, app, gauges=service.metrics.gauges)
     log.info("app built", extra={"seconds": round(time.perf_counter() - started, 3)})
     return app
 
@@ -166,6 +168,14 @@ def _lifespan(
     return lifespan
 
 
+def _fast_gradio_calls(settings: Settings, blocks: gr.Blocks, app: FastAPI, *, gauges: dict[str, float]) -> None:
+    """service/ui/fastpath.py on the mounted Blocks; `gradio_fast_path` on /metrics says whether it is all on."""
+    fast = fastpath.apply(blocks, app) if settings.gradio_fast_path else {}
+    gauges["gradio_fast_path"] = float(bool(fast) and all(fast.values()))
+    if fast and not all(fast.values()):
+        log.warning("Gradio fast path incomplete: its API calls are slower", extra=fast)
+
+
 def _mount_ui(api: FastAPI, blocks: gr.Blocks, token: BearerToken, *, max_file_size: int) -> FastAPI:
     """Serve the Blocks (UI, Gradio API, MCP) under the REST API; the token is the UI password and guards MCP."""
     if not token.required:
@@ -182,6 +192,7 @@ def _mount_ui(api: FastAPI, blocks: gr.Blocks, token: BearerToken, *, max_file_s
         enable_monitoring=False,
         mcp_server=True,
         footer_links=["api"],
+        run_history=False,  # it records only public API calls, which the prediction log already has
         show_error=True,
         max_file_size=max_file_size,
     )

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     batch_workers: int = Field(2, ge=1)  # REST batches scored at once, off the event loop
     batch_queue: int = Field(2, ge=0)  # REST batches waiting for a worker; past that, 503 + Retry-After
     gradio_concurrency: int = Field(16, ge=1)
+    # service/ui/fastpath.py: off only to compare with Gradio's own per-call costs, or after an upgrade
+    gradio_fast_path: bool = True
     log_level: str = "INFO"
     alert_window_min: float = Field(15, gt=0)
     alert_baseline_windows: int = Field(24, ge=1)

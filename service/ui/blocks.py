@@ -36,7 +36,7 @@ def _channel(request: gr.Request | None) -> str:
 
 
 def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    def predict(application: dict, explain: bool = False, request: gr.Request = None) -> dict:
+    async def predict(application: dict, explain: bool = False, request: gr.Request = None) -> dict:
         """Score one loan application for Prêt à Dépenser's Crédit Express desk.
 
         Args:
