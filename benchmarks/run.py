@@ -10,14 +10,16 @@ each against `mlflow models serve` on the same `model/` (started by this command
    Gradio API, each with a lean client (`http.client`) and with `httpx` (whose own cost per request is
    printed too), against `/invocations` of `mlflow models serve` with both clients; the ratios use
    MLflow's faster one, so they never flatter the service.
+2b. The Gradio doors against REST on the same server, rounds interleaved (benchmarks/gradio_doors.py):
+   the run route, call + SSE, gradio_client.predict, and gradio_client with its 50 ms poll cut to 1 ms.
 3. Throughput at concurrency 16 over REST with `wrk` (C, so the load generator takes little of the
    2 cores); the same against `mlflow models serve`. Errors = non-2xx answers + socket errors; req/s
    counts the 2xx answers only, and any error fails the target.
 4. Batches of 10,000 production rows: the model alone, `Scorer.score_batch` (validate -> decide),
    REST `/api/v1/score/batch` (JSON, validation, log), against `/invocations` with 10,000 rows.
 
-The last table checks issue 7's targets. Nothing here is asserted by the test suite: speed is read
-from this output, on a machine nobody else is using.
+The last table checks the targets of issues 7 and 20. Nothing here is asserted by the test suite:
+speed is read from this output, on a machine nobody else is using.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.gradio_doors import CALL, RUN, gradio_doors, print_ratios  # noqa: E402
 from monitoring.log.records import build_prediction_row  # noqa: E402
 from monitoring.log.writer import PredictionLog  # noqa: E402
 from scoring.features import FEATURE_NAMES, build_features, encode_frame, encode_record  # noqa: E402
@@ -55,12 +58,14 @@ from service.api.body import decode_json  # noqa: E402
 from tests.server import Server, start_server  # noqa: E402
 
 BATCH_ROWS = 10_000
-TARGETS = {  # issue 7, on this 2-core machine
+TARGETS = {  # issues 7 and 20, on this 2-core machine
     "REST p50 ms (lean client)": ("<=", 1.5),
     "REST vs mlflow serve (p50 ratio)": (">=", 12.0),
     "REST req/s at concurrency 16": (">=", 1000.0),
     "batch rows/s (model, 10k rows)": (">=", 50_000.0),
     "explanation p50 ms (REST, lean client)": ("<=", 5.0),
+    "Gradio run route p50 / REST p50 (httpx)": ("<=", 3.0),
+    "Gradio call + SSE p50 / REST p50 (httpx)": ("<=", 4.0),
 }
 
 
@@ -261,6 +266,7 @@ def main() -> None:
     batches = batch_table(batch_payloads, batch_features)
     bodies = [json.dumps(p).encode() for p in payloads[:300]]
     batch_body = json.dumps({"applications": batch_payloads}).encode()
+    gradio_bodies = [json.dumps({"data": [p, False]}).encode() for p in payloads[:300]]
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     doors: dict[str, np.ndarray] = {}
@@ -283,14 +289,10 @@ def main() -> None:
                 args.n,
             )
             doors["GET /healthz, httpx (HTTP floor)"] = timed(lambda i: http.get("/healthz").raise_for_status(), args.n)
-
-            def raw_gradio(i: int) -> None:
-                event = http.post("/gradio_api/call/predict", json={"data": [payloads[i % 300], False]}).json()
-                text = http.get(f"/gradio_api/call/predict/{event['event_id']}").text
-                if "event: complete" not in text:
-                    raise RuntimeError(text[:300])
-
-            doors["Gradio API, raw HTTP (call + SSE)"] = timed(raw_gradio, max(args.n // 4, 50), warmup=10)
+        doors["Gradio run route, lean client"] = timed(
+            lambda i: lean.post("/gradio_api/run/predict", gradio_bodies[i % 300]), args.n
+        )
+        gradio = gradio_doors(app.url, payloads[:300], n=args.n)
         started = time.perf_counter()
         lean.post("/api/v1/score/batch", batch_body)
         batches["REST /api/v1/score/batch (JSON, validation, log)"] = BATCH_ROWS / (time.perf_counter() - started)
@@ -341,6 +343,8 @@ def main() -> None:
         "   its faster client / p50)\n"
     )
     _table(doors, baseline_ms, "ms", "vs mlflow")
+    print("\n2b. The Gradio doors against REST, one server, rounds interleaved (ms; ratio = p50 / REST p50)\n")
+    gradio_ratios = print_ratios(gradio)
     if load:
         print(f"\n3. Throughput, POST at concurrency 16 for {args.seconds} s (wrk -t2 -c16)\n")
         print(f"| {'server':<24} | {'req/s':>9} | {'errors':>6} | {'p50 ms':>7} | {'p99 ms':>7} | {'vs mlflow':>9} |")
@@ -370,8 +374,10 @@ def main() -> None:
         else load.get("service", {}).get("rps"),
         "batch rows/s (model, 10k rows)": batches["model alone, Booster (2 threads)"],
         "explanation p50 ms (REST, lean client)": p50("REST ?explain=true, lean client"),
+        "Gradio run route p50 / REST p50 (httpx)": gradio_ratios[RUN],
+        "Gradio call + SSE p50 / REST p50 (httpx)": gradio_ratios[CALL],
     }
-    print("\n5. Issue 7's targets\n")
+    print("\n5. The targets (issues 7 and 20)\n")
     for name, (op, target) in TARGETS.items():
         value = measured[name]
         ok = value is not None and (value <= target if op == "<=" else value >= target)
@@ -382,6 +388,8 @@ def main() -> None:
         report.update(
             stages_us={k: _summary(v) for k, v in stages.items()},
             doors_ms={k: _summary(v) for k, v in doors.items()},
+            gradio_doors_ms={k: _summary(v) for k, v in gradio.items()},
+            gradio_vs_rest=gradio_ratios,
             throughput=load,
             batch_rows_per_s=batches,
             targets=measured,

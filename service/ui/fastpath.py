@@ -154,11 +154,6 @@ def lazy_sessions(blocks: gr.Blocks) -> bool:
     return True
 
 
-def eager_sessions() -> None:
-    """Give Gradio its own SessionState constructor back."""
-    SessionState.__init__ = _GRADIO_INIT  # type: ignore[method-assign]
-
-
 def skip_analytics_summary(blocks: gr.Blocks) -> bool:
     """Stop the queue rebuilding its dashboard summary after every event, and doing it in a thread.
 
@@ -215,6 +210,12 @@ def inline_login_check(gradio_app: FastAPI) -> bool:
 def gradio_app_of(app: FastAPI) -> FastAPI:
     """The Gradio app `gr.mount_gradio_app` mounted inside `app`."""
     return next(r.app for r in app.routes if isinstance(getattr(r, "app", None), gr.routes.App))
+
+
+def undo() -> None:
+    """Give Gradio back its own session constructor and queue thread hop (both are process-wide)."""
+    SessionState.__init__ = _GRADIO_INIT  # type: ignore[method-assign]
+    queueing.run_sync = _THREAD_RUN_SYNC
 
 
 def apply(blocks: gr.Blocks, app: FastAPI) -> dict[str, bool]:

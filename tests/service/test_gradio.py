@@ -88,3 +88,18 @@ def test_finished_api_sessions_are_forgotten(gradio, server, client, application
     assert tracked is not None and tracked <= 10, f"{tracked} finished sessions still tracked after 300 calls"
     # A long-lived gradio_client session whose bookkeeping was swept joins again transparently.
     assert gradio.predict(EXAMPLE_LOW_RISK, False, api_name="/predict")["decision"] == "approve"
+
+
+def test_the_fast_path_is_on_in_the_real_app(client):
+    """All three hooks of service/ui/fastpath.py found their Gradio internals on the real Blocks at startup."""
+    assert _gauge(client, "gradio_fast_path") == 1
+
+
+def test_the_plain_run_route_scores(client, model):
+    """`/gradio_api/run/predict`: one POST, the answer in its body (the route README points callers to)."""
+    answer = client.post("/gradio_api/run/predict", json={"data": [EXAMPLE_HIGH_RISK, False]})
+    assert answer.status_code == 200
+    (result,) = answer.json()["data"]
+    assert result["decision"] == "refuse" and result["model_version"] == model.version
+    refused = client.post("/gradio_api/run/predict", json={"data": [{**EXAMPLE_LOW_RISK, "AMT_CREDIT": "abc"}, False]})
+    assert refused.status_code == 500 and "AMT_CREDIT" in refused.text and "Traceback" not in refused.text

@@ -1,0 +1,162 @@
+"""The Gradio doors of `make bench` against REST, interleaved round by round on one server.
+
+Every door gets the same payloads with `httpx` (the client `gradio_client` itself uses): REST
+`/api/v1/score`, the plain Gradio run route (`POST /gradio_api/run/predict`, answer in the body), the
+call + SSE route (`POST /gradio_api/call/predict`, then `GET` its event stream), and
+`gradio_client.Client.predict`. Rounds alternate the doors, so a burst of load on the shared machine hits
+all of them and the ratios to REST hold even when the absolute numbers move.
+
+`gradio_client` waits for its answer by polling a local queue every 50 ms (`time.sleep(0.05)` in
+`gradio_client/utils.py`), on the client. The same calls with that sleep cut to 1 ms (here only, for
+the measurement) show how much of its latency is that floor and how much is the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+
+REST = "REST /api/v1/score, httpx (same rounds)"
+RUN = "Gradio run route /gradio_api/run/predict, httpx"
+CALL = "Gradio call + SSE /gradio_api/call/predict, httpx"
+CLIENT = "gradio_client.predict"
+CLIENT_FAST_POLL = "gradio_client.predict, its 50 ms poll cut to 1 ms"
+CLIENT_POLL_S = 0.05
+
+
+@contextlib.contextmanager
+def _short_client_poll() -> Iterator[None]:
+    """gradio_client's own `time.sleep(0.05)` poll, made 1 ms: to measure what the poll costs."""
+    import gradio_client.utils as client_utils
+
+    real = client_utils.time
+
+    class _Time:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            real.sleep(0.001 if seconds == CLIENT_POLL_S else seconds)
+
+    client_utils.time = _Time()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        client_utils.time = real
+
+
+def gradio_doors(url: str, payloads: list[dict[str, Any]], *, n: int, rounds: int = 10) -> dict[str, np.ndarray]:
+    """Latency (ms) of each door; the gradio_client rows get a tenth of the calls (each takes ~50+ ms)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no usage pings from the clients
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    from gradio_client import Client
+
+    json_type = {"content-type": "application/json"}
+    rest_bodies = [httpx.Request("POST", "/", json=p).content for p in payloads]
+    gradio_bodies = [httpx.Request("POST", "/", json={"data": [p, False]}).content for p in payloads]
+    with httpx.Client(base_url=url, timeout=30) as http:
+        client, fast_client = (Client(url, verbose=False, analytics_enabled=False) for _ in range(2))
+
+        def rest(i: int) -> None:
+            http.post("/api/v1/score", content=rest_bodies[i % len(payloads)], headers=json_type).raise_for_status()
+
+        def run(i: int) -> None:
+            answer = http.post("/gradio_api/run/predict", content=gradio_bodies[i % len(payloads)], headers=json_type)
+            answer.raise_for_status()
+
+        def call(i: int) -> None:
+            body = gradio_bodies[i % len(payloads)]
+            event = http.post("/gradio_api/call/predict", content=body, headers=json_type).json()
+            text = http.get(f"/gradio_api/call/predict/{event['event_id']}").text
+            if "event: complete" not in text:
+                raise RuntimeError(text[:300])
+
+        def predict(i: int) -> None:
+            client.predict(payloads[i % len(payloads)], False, api_name="/predict")
+
+        def predict_fast_poll(i: int) -> None:
+            with _short_client_poll():
+                fast_client.predict(payloads[i % len(payloads)], False, api_name="/predict")
+
+        doors: dict[str, tuple[Callable[[int], None], int]] = {
+            REST: (rest, n),
+            RUN: (run, n),
+            CALL: (call, n),
+            CLIENT: (predict, max(n // 10, 20)),
+            CLIENT_FAST_POLL: (predict_fast_poll, max(n // 10, 20)),
+        }
+        try:
+            return _interleaved(doors, rounds=rounds)
+        finally:
+            client.close()
+            fast_client.close()
+
+
+def _interleaved(doors: dict[str, tuple[Callable[[int], None], int]], *, rounds: int) -> dict[str, np.ndarray]:
+    for fn, _ in doors.values():
+        for i in range(10):
+            fn(i)
+    times: dict[str, list[float]] = {name: [] for name in doors}
+    for r in range(rounds):
+        for name, (fn, total) in doors.items():
+            per_round = max(total // rounds, 1)
+            for i in range(r * per_round, (r + 1) * per_round):
+                started = time.perf_counter()
+                fn(i)
+                times[name].append((time.perf_counter() - started) * 1000)
+    return {name: np.array(values) for name, values in times.items()}
+
+
+def print_ratios(doors: dict[str, np.ndarray]) -> dict[str, float]:
+    """The table of section 2b; returns each door's p50 ratio to REST."""
+    rest = float(np.percentile(doors[REST], 50))
+    ratios = {name: float(np.percentile(values, 50)) / rest for name, values in doors.items()}
+    print(f"| {'door (httpx, same server, rounds interleaved)':<52} | {'p50 ms':>8} | {'p99 ms':>8} | {'x REST':>7} |")
+    print(f"|{'-' * 54}|{'-' * 10}|{'-' * 10}|{'-' * 9}|")
+    for name, values in doors.items():
+        p50, p99 = np.percentile(values, 50), np.percentile(values, 99)
+        print(f"| {name:<52} | {p50:8.3f} | {p99:8.3f} | {ratios[name]:6.1f}x |")
+    floor = np.percentile(doors[CLIENT], 50) - np.percentile(doors[CLIENT_FAST_POLL], 50)
+    print(f"\n  gradio_client's 50 ms poll adds {floor:.1f} ms to its p50 (client side; the server cannot remove it)")
+    return ratios
+
+
+def main() -> None:
+    """Only this section, on a server of its own; `--off` also measures one with GRADIO_FAST_PATH=false."""
+    import argparse
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from scoring.payloads import frame_to_payloads
+    from scoring.synth.generate import production_stream
+    from tests.server import start_server
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--n", type=int, default=1000, help="calls per httpx door (gradio_client: a tenth)")
+    parser.add_argument("--off", action="store_true", help="also a server with service/ui/fastpath.py off")
+    args = parser.parse_args()
+    rows = production_stream(300, seed=11).drop(columns=["TARGET", "SK_ID_CURR"])
+    payloads = frame_to_payloads(rows.astype(object).where(rows.notna(), None))
+    for fast in ("true", "false") if args.off else ("true",):
+        folder = Path(tempfile.mkdtemp(prefix="gradio-doors-"))
+        env = {"LOG_LEVEL": "WARNING", "ALERT_EVERY_S": "3600", "GRADIO_FAST_PATH": fast}
+        server = start_server(folder, env=env)
+        try:
+            doors = gradio_doors(server.url, payloads, n=args.n)
+        finally:
+            server.stop()
+        print(f"\nGRADIO_FAST_PATH={fast} (load average {os.getloadavg()[0]:.1f})\n")
+        print_ratios(doors)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
