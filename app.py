@@ -80,11 +80,9 @@ def _load_model(settings: Settings) -> ScoringModel:
 
 
 def _open_prediction_log(settings: Settings) -> tuple[PredictionLog, HubSync]:
-    """The log of this replica, with the pushed history restored first and the periodic push started."""
+    """The log of this replica and its Hub sync; the sync starts once serving (see `_lifespan`)."""
     prediction_log = PredictionLog(settings.prediction_log_dir, replica_id=settings.replica_id)
     hub = HubSync.from_config(settings.hub_sync(), prediction_log)
-    hub.restore_history()
-    hub.start()
     return prediction_log, hub
 
 
@@ -152,11 +150,16 @@ def _build_blocks(
 def _lifespan(
     janitor: GradioSessionJanitor, monitoring: Monitoring, hub: HubSync, prediction_log: PredictionLog
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Start the session sweep with the server; on shutdown stop everything and push the log one last time."""
+    """Start the session sweep and the Hub sync with the server; on shutdown stop everything and push once more.
+
+    The sync restores the monitoring window's history in the background, then starts pushing: the
+    service answers (and scores) while the history loads.
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         janitor.start()
+        hub.start_background()
         yield
         log.info("shutting down: final push of the prediction log")
         await janitor.stop()

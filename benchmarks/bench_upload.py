@@ -21,13 +21,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-from huggingface_hub import constants  # noqa: E402
+from huggingface_hub import constants
 
-from monitoring.log.records import build_prediction_row  # noqa: E402
-from monitoring.log.writer import PredictionLog  # noqa: E402
-from monitoring.sync.scheduler import HubSync  # noqa: E402
-from tests.monitoring.conftest import make_features  # noqa: E402
-from tests.monitoring.hub_standin import StandInHub  # noqa: E402
+from monitoring.log.records import build_prediction_row
+from monitoring.log.writer import PredictionLog
+from monitoring.sync.scheduler import HubSync
+from tests.factories import make_features
+from tests.monitoring.hub_standin import StandInHub
 
 REPO, TOKEN = "acme/bench-upload", "hf_bench_token"
 
@@ -46,7 +46,11 @@ def simulate_day(folder: Path, *, pushes: int, rows_per_push: int) -> dict[str, 
     log = PredictionLog(folder / "live", replica_id="bench")
     with StandInHub(token=TOKEN) as hub:
         constants.ENDPOINT = hub.url
-        sync = HubSync(log, repo_id=REPO, token=TOKEN, every_min=60, endpoint=hub.url)
+        options = {"repo_id": REPO, "token": TOKEN, "every_min": 60, "endpoint": hub.url}
+        try:  # the same day for every version: no commit bound (the code before it had none)
+            sync = HubSync(log, **options, max_commits_per_day=10 * pushes)
+        except TypeError:
+            sync = HubSync(log, **options)
         started = time.perf_counter()
         for tick in range(pushes):
             for i in range(rows_per_push):

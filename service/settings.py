@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     hf_dataset_repo: str | None = None
     hf_token: SecretStr | None = None
     hf_push_every_min: float = Field(5.0, gt=0)
+    # Storage on the Hub (docs/privacy.md, README "Storage cost"): commits per UTC day, the history a
+    # restart pulls back, the daily compaction to Parquet, and squashing the dataset's git history.
+    hf_max_commits_per_day: int = Field(96, ge=2)
+    history_restore_days: int = Field(28, ge=1)
+    log_compact: bool = True
+    hf_squash_history: bool = False
 
     max_body_bytes: int = 256 * 1024
     max_batch_body_bytes: int = 48 * 1024 * 1024
@@ -112,4 +118,8 @@ class Settings(BaseSettings):
             every_min=float(self.hf_push_every_min),
             history_dir=self.history_dir,
             retention_days=self.log_retention_days,
+            max_commits_per_day=self.hf_max_commits_per_day,
+            restore_days=self.history_restore_days,
+            compact=self.log_compact,
+            squash_history=self.hf_squash_history,
         )

@@ -22,7 +22,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from monitoring.log.records import CHANNELS, KINDS, TS_TYPE, file_schema, partition_day, shard_paths
+from monitoring.log.parquet import covered_sources, read_compacted
+from monitoring.log.records import (
+    CHANNELS,
+    KINDS,
+    TS_TYPE,
+    file_schema,
+    is_compacted,
+    partition_day,
+    shard_kind,
+    shard_paths,
+)
 from scoring.schema import CATEGORICAL as CATEGORICAL_COLUMNS
 from scoring.schema import FIELDS, RAW_COLUMNS
 
@@ -42,13 +52,14 @@ class LogData:
 
 @dataclass(slots=True)
 class _Parsed:
-    """One shard parsed up to `consumed` bytes (always a line boundary)."""
+    """One shard parsed up to `consumed` bytes (always a line boundary), or a whole compacted file."""
 
     inode: int
     consumed: int
     table: pa.Table
     bad: int = 0
     torn: bool = False
+    covers: frozenset[str] = frozenset()  # compacted file: the shards it replaces
 
 
 class ReadCache:
@@ -65,7 +76,8 @@ class ReadCache:
 
     def parse(self, path: Path, schema: pa.Schema) -> _Parsed:
         with self._lock:
-            entry = _parse_shard(path, schema, self._entries.get(path))
+            known = self._entries.get(path)
+            entry = _read_compacted(path, schema, known) if is_compacted(path) else _parse_shard(path, schema, known)
             self._entries[path] = entry
             return entry
 
@@ -84,16 +96,27 @@ def read_log(
     """Read the live folder and the history folder(s) into typed frames, rows with start <= ts < end.
 
     A shard found under the same relative path in several folders (pushed, then pulled back as
-    history) is read once, from its longest copy, so history never duplicates live rows. Pass a
-    long-lived `cache` to make repeated reads cost only the new lines.
+    history) is read once, from its longest copy, so history never duplicates live rows. JSON Lines
+    shards and compacted Parquet files read into the same types; a shard that a compacted file
+    names as one of its sources is skipped (its rows are in the Parquet). Pass a long-lived `cache`
+    to make repeated reads cost only the new lines.
     """
     start, end = _as_utc(start), _as_utc(end)
-    paths = [p for p in shard_paths([Path(d) for d in dirs]).values() if _in_window(p, start, end)]
-    by_kind = {kind: [p for p in paths if p.name.startswith(prefix + "-")] for kind, prefix in KINDS.items()}
+    found = {r: p for r, p in shard_paths([Path(d) for d in dirs]).items() if _in_window(p, start, end)}
     cache = cache or ReadCache()
     schemas = {kind: file_schema(kind, tolerant=True) for kind in KINDS}
-    parsed = {kind: [cache.parse(p, schemas[kind]) for p in by_kind[kind]] for kind in KINDS}
-    everything = parsed["prediction"] + parsed["rejection"]
+    parsed: dict[str, list[_Parsed]] = {kind: [] for kind in KINDS}
+    compacted = {r: p for r, p in found.items() if is_compacted(p)}
+    for path in compacted.values():
+        kind = shard_kind(path)
+        if kind is not None:
+            parsed[kind].append(cache.parse(path, schemas[kind]))
+    covered = frozenset().union(*(e.covers for entries in parsed.values() for e in entries))
+    for rel, path in found.items():
+        kind = shard_kind(path)
+        if kind is not None and rel not in compacted and rel not in covered:
+            parsed[kind].append(cache.parse(path, schemas[kind]))
+    everything = [e for entries in parsed.values() for e in entries]
     return LogData(
         predictions=_prediction_frame(_window(parsed["prediction"], schemas["prediction"], start, end)),
         rejections=_rejection_frame(_window(parsed["rejection"], schemas["rejection"], start, end)),
@@ -101,6 +124,19 @@ def read_log(
         bad_lines=sum(e.bad for e in everything),
         files=len(everything),
     )
+
+
+def parse_file(path: Path, kind: str) -> _Parsed:
+    """One data file (either format) parsed on its own, uncached: what compaction and erasure verify with."""
+    schema = file_schema(kind, tolerant=True)
+    return _read_compacted(path, schema, None) if is_compacted(path) else _parse_shard(path, schema, None)
+
+
+def _read_compacted(path: Path, schema: pa.Schema, known: _Parsed | None) -> _Parsed:
+    info = path.stat()
+    if known is not None and known.inode == info.st_ino and known.consumed == info.st_size:
+        return known  # compacted files are replaced (new inode), never changed in place
+    return _Parsed(info.st_ino, info.st_size, read_compacted(path, schema), covers=covered_sources(path))
 
 
 def _as_utc(moment: datetime | None) -> datetime | None:

@@ -25,7 +25,9 @@ Channel = Literal["rest", "rest_batch", "gradio_form", "gradio_api", "gradio_bat
 CHANNELS: tuple[str, ...] = get_args(Channel)
 Decision = Literal["approve", "refuse"]
 KINDS = {"prediction": "predictions", "rejection": "rejections"}  # row kind -> file prefix
-SHARD_GLOB = "date=*/*.jsonl"
+SHARD_GLOB = "date=*/*.jsonl"  # the shards the writer appends to (and the sync pushes)
+COMPACT_GLOB = "date=*/*.parquet"  # one compacted file per day and kind (monitoring.log.compaction)
+DATA_GLOBS = (SHARD_GLOB, COMPACT_GLOB)
 
 # ---------------------------------------------------------------------------------------------- rows
 
@@ -177,13 +179,25 @@ def partition_day(path: Path) -> date | None:
         return None
 
 
-def shard_paths(roots: Sequence[Path]) -> dict[str, Path]:
-    """Every shard under the roots by relative path; a shard found twice is taken from its longest copy."""
+def shard_kind(path: Path) -> str | None:
+    """The row kind a data file holds, from its name (`predictions-...` -> "prediction")."""
+    return next((kind for kind, prefix in KINDS.items() if path.name.startswith(prefix + "-")), None)
+
+
+def is_compacted(path: Path) -> bool:
+    return path.suffix == ".parquet"
+
+
+def shard_paths(roots: Sequence[Path], *, globs: Sequence[str] = DATA_GLOBS) -> dict[str, Path]:
+    """Every data file under the roots by relative path; one found twice is taken from its longest copy.
+
+    Both formats by default: the JSON Lines shards and the compacted Parquet files.
+    """
     found: dict[str, Path] = {}
     for root in roots:
         if not root.is_dir():
             continue
-        for path in root.glob(SHARD_GLOB):
+        for path in (p for pattern in globs for p in root.glob(pattern)):
             rel = relpath(path, root)
             if rel not in found or path.stat().st_size > found[rel].stat().st_size:
                 found[rel] = path

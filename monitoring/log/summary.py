@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from monitoring.log.records import format_ts, shard_paths
+from monitoring.log.parquet import row_count
+from monitoring.log.records import SHARD_GLOB, format_ts, is_compacted, shard_paths
 from monitoring.sync.ledger import PushState
 
 
@@ -78,6 +79,8 @@ class LineCounter:
 
     def count(self, path: Path) -> int:
         """Rows of a shard, counting only the bytes appended since the last call (shards only grow)."""
+        if is_compacted(path):
+            return row_count(path)  # in the file's footer
         with self._lock:
             counted, lines = self._counts.get(path, (0, 0))
             with path.open("rb") as handle:
@@ -88,7 +91,6 @@ class LineCounter:
                     lines += chunk.count(b"\n")
                     counted += len(chunk)
             self._counts[path] = (counted, lines)
-            return lines
             return lines
 
 
@@ -104,7 +106,7 @@ def log_summary(
     roots = [directory] + ([Path(history_dir)] if history_dir else [])
     shards = [ShardInfo(str(p), counter.count(p), p.stat().st_size) for p in shard_paths(roots).values()]
     return LogSummary(
-        latest=_latest_rows(shard_paths([directory]).values(), latest),
+        latest=_latest_rows(shard_paths([directory], globs=(SHARD_GLOB,)).values(), latest),
         shards=sorted(shards, key=lambda s: s.path),
         total_bytes=sum(s.bytes for s in shards),
         last_push_at=state.last_push_at,

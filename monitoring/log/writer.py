@@ -20,14 +20,14 @@ from typing import Any
 
 import orjson
 
-from monitoring.log.records import KINDS, SHARD_GLOB, format_ts, partition_day, relpath
+from monitoring.log.records import DATA_GLOBS, KINDS, format_ts, partition_day, relpath
 from monitoring.log.summary import LineCounter, LogSummary, log_summary
 from monitoring.sync.ledger import LEDGER_NAME, PushLedger
 from scoring.errors import LogWriteError
 
 logger = logging.getLogger(__name__)
 
-_DEFAULT_MAX_SHARD_BYTES = 64 * 1024 * 1024  # bounds what one scheduled push has to re-upload
+_DEFAULT_MAX_SHARD_BYTES = 64 * 1024 * 1024  # without a sync nothing seals a shard: bound it here
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -155,6 +155,19 @@ class PredictionLog:
                 os.close(shard.fd)
             self._shards = {}
 
+    def seal(self) -> list[Path]:
+        """Close every open shard so the next row starts a new file; the caller holds `lock`.
+
+        The Hub sync seals before each push: a pushed shard is then never appended to again, so
+        every push uploads only rows that were never uploaded. Returns the sealed files.
+        """
+        sealed = [shard.path for shard in self._shards.values()]
+        for shard in self._shards.values():
+            with contextlib.suppress(OSError):
+                os.close(shard.fd)
+        self._shards = {}
+        return sealed
+
     def open_files(self) -> set[Path]:
         with self.lock:
             return {shard.path for shard in self._shards.values()}
@@ -173,7 +186,7 @@ class PredictionLog:
     def prune(
         self, *, retention_days: int | None, history_dir: Path | None = None, now: datetime | None = None
     ) -> list[Path]:
-        """Delete shards of days older than `retention_days`, but only those fully pushed to the Hub.
+        """Delete data files of days older than `retention_days`, but only those fully pushed to the Hub.
 
         History shards came from the Hub, so they are pushed by definition. Returns what was deleted.
         """
@@ -224,7 +237,7 @@ def _iso_or_none(epoch: float | None) -> str | None:
 
 
 def _old_shards(root: Path, cutoff: date) -> Iterable[Path]:
-    for path in sorted(root.glob(SHARD_GLOB)):
+    for path in sorted(p for pattern in DATA_GLOBS for p in root.glob(pattern)):
         day = partition_day(path)
         if day is not None and day < cutoff:
             yield path

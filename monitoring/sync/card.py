@@ -63,17 +63,23 @@ def dataset_card(repo_id: str) -> str:
 
 # Prediction log of the credit-scoring service
 
-Every scoring request served (REST, batch, Gradio form and API, MCP) and every refused request, as
-JSON Lines, one UTC day per folder: `date=YYYY-MM-DD/predictions-<replica>-<start>-p<pid>-<seq>.jsonl`
-and `date=YYYY-MM-DD/rejections-...jsonl`. Files are append-only and unique per process; a file is
-re-uploaded as it grows, never rewritten. Row format version {SCHEMA_VERSION}.
+Every scoring request served (REST, batch, Gradio form and API, MCP) and every refused request, one
+UTC day per folder. Recent rows are JSON Lines shards,
+`date=YYYY-MM-DD/predictions-<replica>-<start>-p<pid>-<seq>.jsonl` and `rejections-...jsonl`: each
+push uploads new, complete shards and never changes one already uploaded. Once a day is over its
+shards are compacted into one Parquet file (zstd) per kind, `date=YYYY-MM-DD/predictions-YYYY-MM-DD.parquet`,
+in the same commit that deletes them, so every revision holds each row exactly once: the JSON Lines
+(the `predictions` and `rejections` configs) and the Parquet files together are the whole log.
+`datasets` infers one format per repository, so the Parquet files load with the `parquet` builder
+(below). Days older than the retention period are deleted. Row format version {SCHEMA_VERSION}.
 
 ## GDPR
 
 No direct identifier is stored. The client id is replaced by a keyed hash (`client_ref`), which
 cannot be reversed without the secret salt and is null when no salt is configured. Rejection
-events never contain the submitted payload. The repository is private; local copies are deleted
-after the retention period once pushed.
+events never contain the submitted payload. The repository is private; days older than the
+retention period are deleted here and on the service's disk, and an erasure request rewrites every
+file that held the client's rows (see the service's `docs/privacy.md`).
 
 ## Prediction rows
 
@@ -92,7 +98,8 @@ Absent inputs are null. `int`/`flag` inputs are integers, `category` inputs stri
 
 ```python
 from datasets import load_dataset
-predictions = load_dataset("{repo_id}", "predictions", split="train")
+recent = load_dataset("{repo_id}", "predictions", split="train")  # days not compacted yet
+past = load_dataset("parquet", data_files="hf://datasets/{repo_id}/date=*/predictions-*.parquet", split="train")
 rejections = load_dataset("{repo_id}", "rejections", split="train")
 ```
 

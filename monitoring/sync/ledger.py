@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,9 @@ class PushState:
     pushes: int = 0
     failures: int = 0
     card_pushed: bool = False
+    commit_day: str | None = None  # UTC day of `commits_on_day`
+    commits_on_day: int = 0  # every commit of this process that day: pushes, compaction, retention
+    maintained_day: str | None = None  # UTC day the daily compaction/retention last completed
 
 
 class PushLedger:
@@ -52,53 +55,48 @@ class PushLedger:
     def record_push(self, sizes: Mapping[str, int], *, at: datetime, card: bool = False) -> None:
         with self._lock:
             old = self._load()
-            pushed = {**old.pushed, **sizes}
+            stamp = format_ts(at)
             self._save(
-                PushState(
-                    pushed,
-                    format_ts(at),
-                    format_ts(at),
-                    True,
-                    None,
-                    old.pushes + 1,
-                    old.failures,
-                    old.card_pushed or card,
+                replace(
+                    _counted(old, at),
+                    pushed={**old.pushed, **sizes},
+                    last_push_at=stamp,
+                    last_attempt_at=stamp,
+                    ok=True,
+                    last_error=None,
+                    pushes=old.pushes + 1,
+                    card_pushed=old.card_pushed or card,
                 )
             )
+
+    def record_commit(self, *, at: datetime, pushed: Mapping[str, int] | None = None, gone: Iterable[str] = ()) -> None:
+        """A commit other than a push (compaction, retention, erasure): files added and removed."""
+        removed = set(gone)
+        with self._lock:
+            old = self._load()
+            files = {k: v for k, v in old.pushed.items() if k not in removed} | dict(pushed or {})
+            self._save(replace(_counted(old, at), pushed=files))
+
+    def record_maintained(self, day: str) -> None:
+        with self._lock:
+            self._save(replace(self._load(), maintained_day=day))
 
     def record_failure(self, error: str, *, at: datetime) -> None:
         with self._lock:
             old = self._load()
             self._save(
-                PushState(
-                    old.pushed,
-                    old.last_push_at,
-                    format_ts(at),
-                    False,
-                    error,
-                    old.pushes,
-                    old.failures + 1,
-                    old.card_pushed,
-                )
+                replace(old, last_attempt_at=format_ts(at), ok=False, last_error=error, failures=old.failures + 1)
             )
 
     def forget(self, relpaths: Iterable[str]) -> None:
         gone = set(relpaths)
         with self._lock:
             old = self._load()
-            pushed = {k: v for k, v in old.pushed.items() if k not in gone}
-            self._save(
-                PushState(
-                    pushed,
-                    old.last_push_at,
-                    old.last_attempt_at,
-                    old.ok,
-                    old.last_error,
-                    old.pushes,
-                    old.failures,
-                    old.card_pushed,
-                )
-            )
+            self._save(replace(old, pushed={k: v for k, v in old.pushed.items() if k not in gone}))
+
+    def commits_today(self, *, at: datetime) -> int:
+        state = self.state()
+        return state.commits_on_day if state.commit_day == at.date().isoformat() else 0
 
     def _load(self) -> PushState:
         if self._state is None:
@@ -118,6 +116,13 @@ class PushLedger:
         tmp.write_bytes(orjson.dumps(_state_dict(state)))
         os.replace(tmp, self.path)  # a crash leaves the old ledger or the new one, never half of one
         self._state = state
+
+
+def _counted(state: PushState, at: datetime) -> PushState:
+    """The state with one more commit on `at`'s UTC day."""
+    day = at.date().isoformat()
+    count = state.commits_on_day + 1 if state.commit_day == day else 1
+    return replace(state, commit_day=day, commits_on_day=count)
 
 
 def _state_dict(state: PushState) -> dict[str, Any]:

@@ -1,10 +1,14 @@
-"""Scheduled pushes of the prediction log to a Hugging Face Dataset, and history restore at startup.
+"""Scheduled pushes of the prediction log to a Hugging Face Dataset, daily maintenance, history restore.
 
 The live log folder is pushed to a private dataset repo by `huggingface_hub.CommitScheduler` every
-`HF_PUSH_EVERY_MIN` minutes, under the same relative paths (`date=YYYY-MM-DD/<kind>-...jsonl`).
-Shard names are unique per process, so a push never overwrites another replica's or an earlier
-process' file. At startup `restore_history` pulls the repo's shards into a separate, read-only
-history folder; `read_log([live, history])` then covers the data from before the restart.
+`HF_PUSH_EVERY_MIN` minutes (stretched to respect `HF_MAX_COMMITS_PER_DAY`), under the same relative
+paths (`date=YYYY-MM-DD/<kind>-...jsonl`). Each push first seals the open shards, so a pushed shard
+is never appended to again and every push uploads only rows that were never uploaded: bytes sent
+per day = bytes logged per day plus the commit overhead. Shard names are unique per process, so a
+push never overwrites another replica's or an earlier process' file. Once a day, after a push, the
+same worker thread compacts the past days and applies retention on the Hub
+(`monitoring.sync.maintenance`). After startup, `start_background` restores the monitoring window
+into a separate, read-only history folder (`monitoring.sync.restore`), then starts the scheduler.
 
 Only active when both a repo id and a token are configured. Settings come in as parameters; this
 module never reads the environment (huggingface_hub itself still honours HF_ENDPOINT & co).
@@ -14,24 +18,22 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import stat
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import CommitOperationAdd, CommitScheduler, HfApi, snapshot_download
-from huggingface_hub._commit_scheduler import PartialFileIO
-from huggingface_hub.errors import RepositoryNotFoundError
+from huggingface_hub import CommitOperationAdd, CommitScheduler, HfApi
 
 from monitoring.log.records import SHARD_GLOB
 from monitoring.log.writer import PredictionLog
 from monitoring.sync.card import CARD_PATH, dataset_card
 from monitoring.sync.config import HubSyncConfig
+from monitoring.sync.maintenance import run_maintenance
+from monitoring.sync.restore import BackgroundRestore, RestoreResult, RestoreStatus, restore_history
 
 logger = logging.getLogger(__name__)
 
@@ -47,21 +49,32 @@ def _event(level: int, event: str, *, token: str | None = None, **fields: Any) -
 
 
 class _LogScheduler(CommitScheduler):
-    """A CommitScheduler that pushes whole lines only and records every attempt in the log's ledger.
+    """A CommitScheduler that pushes sealed shards only, once, and records every attempt in the ledger.
 
-    Overrides `push_to_hub`, the extension point the scheduler documents: the shard sizes are taken
-    under the log's write lock, so each pushed prefix ends on a newline, and what was pushed is
-    persisted (retention deletes only that).
+    Overrides `push_to_hub`, the extension point the scheduler documents: the open shards are
+    sealed under the log's write lock, so every file pushed is complete and never grows again;
+    what was pushed is persisted (retention deletes only that). `max_commits` bounds the commits
+    per UTC day; a forced push (shutdown) goes through regardless.
     """
 
-    def __init__(self, *, log: PredictionLog, card: str, after_push: Callable[[], None], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        log: PredictionLog,
+        card: str,
+        after_push: Callable[[], None],
+        max_commits: int,
+        maintain: Callable[[HfApi], None],
+        **kwargs: Any,
+    ) -> None:
         # Set first: the base class starts its first push from inside its __init__.
         self.log, self.card, self.after_push = log, card, after_push
+        self.max_commits, self.maintain = max_commits, maintain
         super().__init__(**kwargs)
 
-    def push_to_hub(self) -> Any:
+    def push_to_hub(self, force: bool = False) -> Any:
         try:
-            return self._push()
+            info = self._push(force=force)
         except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"
             if self.token:
@@ -71,16 +84,31 @@ class _LogScheduler(CommitScheduler):
                 logging.ERROR, "hub_push_failed", token=self.token, repo=self.repo_id, error=message, retry="next tick"
             )
             raise
+        try:
+            self.maintain(self.api)
+        except Exception as exc:  # the push itself succeeded; maintenance retries at the next tick
+            _event(logging.WARNING, "hub_maintenance_failed", token=self.token, error=f"{type(exc).__name__}: {exc}")
+        return info
 
-    def _push(self) -> Any:
-        with self.log.lock:  # no append is half-written while we measure
+    def push_forced(self) -> Future:
+        return self.api.run_as_future(self.push_to_hub, True)
+
+    def _push(self, *, force: bool) -> Any:
+        now = datetime.now(UTC)
+        if not force and self.log.ledger.commits_today(at=now) >= self.max_commits:
+            _event(logging.WARNING, "hub_push_deferred", repo=self.repo_id, max_commits_per_day=self.max_commits)
+            return None
+        with self.log.lock:  # no append is half-written while we seal and measure
+            self.log.seal()
             sizes = {
                 p.relative_to(self.folder_path).as_posix(): p.stat().st_size for p in self.folder_path.glob(SHARD_GLOB)
             }
         state = self.log.ledger.state()
+        # Sealed files never change, so a shard is uploaded once; one whose size differs from what
+        # was pushed was rewritten (erasure) or belongs to another writer, and goes up again.
         changed = {rel: size for rel, size in sorted(sizes.items()) if size and state.pushed.get(rel) != size}
         operations = [
-            CommitOperationAdd(path_or_fileobj=PartialFileIO(self.folder_path / rel, size_limit=size), path_in_repo=rel)
+            CommitOperationAdd(path_or_fileobj=_prefix(self.folder_path / rel, size), path_in_repo=rel)
             for rel, size in changed.items()
         ]
         card = not state.card_pushed and not self._card_on_hub()
@@ -93,9 +121,9 @@ class _LogScheduler(CommitScheduler):
             repo_type=self.repo_type,
             revision=self.revision,
             operations=operations,
-            commit_message=f"Prediction log: {len(changed)} shard(s) updated",
+            commit_message=f"Prediction log: {len(changed)} new shard(s)",
         )
-        self.log.ledger.record_push(changed, at=datetime.now(UTC), card=True)
+        self.log.ledger.record_push(changed, at=now, card=True)
         _event(
             logging.INFO, "hub_push_ok", repo=self.repo_id, shards=len(changed), bytes=sum(changed.values()), card=card
         )
@@ -111,6 +139,12 @@ class _LogScheduler(CommitScheduler):
             return self.api.file_exists(self.repo_id, CARD_PATH, repo_type=self.repo_type)
         except Exception:
             return False
+
+
+def _prefix(path: Path, size: int) -> bytes:
+    """The first `size` bytes: a whole-lines prefix even of a file another process still appends to."""
+    with path.open("rb") as handle:
+        return handle.read(size)
 
 
 class HubSync:
@@ -130,6 +164,10 @@ class HubSync:
         endpoint: str | None = None,
         history_dir: str | Path | None = None,
         retention_days: int | None = None,
+        max_commits_per_day: int = 96,
+        restore_days: int = 28,
+        compact: bool = True,
+        squash_history: bool = False,
     ) -> None:
         self.log = log
         self.repo_id = repo_id
@@ -137,6 +175,10 @@ class HubSync:
         self.every_min = every_min
         self.history_dir = Path(history_dir) if history_dir else None
         self.retention_days = retention_days
+        self.max_commits_per_day = max_commits_per_day
+        self.restore_days = restore_days
+        self.compact, self.squash_history = compact, squash_history
+        self.restore = BackgroundRestore()
         self._token = token or ""
         self._endpoint = endpoint
         self._scheduler: _LogScheduler | None = None
@@ -151,22 +193,54 @@ class HubSync:
             log,
             repo_id=config.repo_id,
             token=config.token,
-            every_min=config.every_min,
+            every_min=config.push_every_min,
             endpoint=endpoint,
             history_dir=config.history_dir,
             retention_days=config.retention_days,
+            max_commits_per_day=config.max_commits_per_day,
+            restore_days=config.restore_days,
+            compact=config.compact,
+            squash_history=config.squash_history,
         )
 
+    # -- history ---------------------------------------------------------------------------------
+
+    def restore_since(self) -> date:
+        """First day the restore pulls: the monitoring window, never more than retention keeps."""
+        days = min(self.restore_days, self.retention_days or self.restore_days)
+        return (datetime.now(UTC) - timedelta(days=days)).date()
+
     def restore_history(self) -> RestoreResult:
-        """Pull the shards of the retention window into `history_dir` (call once, before serving)."""
+        """Pull the monitoring window into `history_dir` now (blocking); `start_background` is the service's way."""
+        return self.restore_range(since=self.restore_since())
+
+    def restore_range(self, *, since: date, until: date | None = None) -> RestoreResult:
+        """Pull the days `since`..`until` into `history_dir` (older history someone asked for)."""
         if not self.enabled or self.history_dir is None:
             return RestoreResult(0)
-        days = self.retention_days
-        since = (datetime.now(UTC) - timedelta(days=days)).date() if days else None
         assert self.repo_id is not None
         return restore_history(
-            repo_id=self.repo_id, token=self._token, history_dir=self.history_dir, endpoint=self._endpoint, since=since
+            repo_id=self.repo_id,
+            token=self._token,
+            history_dir=self.history_dir,
+            endpoint=self._endpoint,
+            since=since,
+            until=until,
         )
+
+    def start_background(self) -> None:
+        """After the service is ready: restore the window in a thread, then start the scheduler."""
+        if not self.enabled:
+            return
+        if self.history_dir is None:
+            threading.Thread(target=self.start, name="hub-start", daemon=True).start()
+            return
+        self.restore.start(self.restore_history, since=self.restore_since(), then=self.start)
+
+    def restore_status(self) -> RestoreStatus:
+        return self.restore.status()
+
+    # -- pushes ----------------------------------------------------------------------------------
 
     def start(self) -> bool:
         """Create the repo (private) if missing and start the scheduler. If the Hub is unreachable,
@@ -181,6 +255,8 @@ class HubSync:
                     log=self.log,
                     card=dataset_card(str(self.repo_id)),
                     after_push=self._after_push,
+                    max_commits=self.max_commits_per_day,
+                    maintain=self._maintain,
                     repo_id=self.repo_id,
                     folder_path=self.log.directory,
                     every=self.every_min,
@@ -207,13 +283,14 @@ class HubSync:
             _event(logging.INFO, "hub_sync_started", repo=self.repo_id, every_min=self.every_min)
             return True
 
-    def push_now(self, *, timeout: float = 20.0) -> bool:
-        """Push what is not pushed yet, waiting at most `timeout` s (on SIGTERM, before exit)."""
+    def push_now(self, *, timeout: float = 20.0, force: bool = False) -> bool:
+        """Push what is not pushed yet, waiting at most `timeout` s; `force` ignores the daily bound."""
         if not self.enabled or (self._scheduler is None and not self.start()):
             return False
         assert self._scheduler is not None
+        future = self._scheduler.push_forced() if force else self._scheduler.trigger()
         try:
-            self._scheduler.trigger().result(timeout=timeout)
+            future.result(timeout=timeout)
         except FutureTimeout:
             _event(logging.WARNING, "hub_push_timeout", repo=self.repo_id, timeout_s=timeout)
             return False
@@ -235,11 +312,14 @@ class HubSync:
             "last_error": state.last_error,
             "pushes": state.pushes,
             "failures": state.failures,
+            "commits_today": self.log.ledger.commits_today(at=datetime.now(UTC)),
+            "max_commits_per_day": self.max_commits_per_day,
+            "history": self.restore_status().as_dict(),
         }
 
     def stop(self, *, push: bool = True, timeout: float = 20.0) -> bool:
-        """Final push (bounded by `timeout`), then stop the scheduler. Returns whether it pushed."""
-        pushed = self.push_now(timeout=timeout) if push else False
+        """Final push (bounded by `timeout`, past the daily bound), then stop. Returns whether it pushed."""
+        pushed = self.push_now(timeout=timeout, force=True) if push else False
         self._stopped = True
         if self._retry is not None:
             self._retry.cancel()
@@ -247,66 +327,45 @@ class HubSync:
             self._scheduler.stop()
         return pushed
 
+    def maintain_now(self, *, timeout: float = 120.0) -> Any:
+        """Run the daily maintenance now in the sync's thread (tests, the compaction CLI)."""
+        if not self.enabled or (self._scheduler is None and not self.start()):
+            return None
+        assert self._scheduler is not None
+        return self._scheduler.api.run_as_future(self._maintain, self._scheduler.api, True).result(timeout=timeout)
+
     def _after_push(self) -> None:
         # Retention runs where it is safe: right after the ledger learned what the Hub has.
         deleted = self.log.prune(retention_days=self.retention_days, history_dir=self.history_dir)
         if deleted:
             _event(logging.INFO, "log_pruned", shards=len(deleted))
 
-
-# ------------------------------------------------------------------------------------------ restore
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreResult:
-    files: int
-    error: str | None = None
-
-
-def restore_history(
-    *,
-    repo_id: str,
-    token: str,
-    history_dir: str | Path,
-    endpoint: str | None = None,
-    since: date | None = None,
-) -> RestoreResult:
-    """Download the repo's shards (from `since` on, if given) into the read-only history folder.
-
-    Never raises: a service that cannot reach the Hub still starts, with the history it already has.
-    """
-    history = Path(history_dir)
-    patterns = _day_patterns(since) if since else [SHARD_GLOB]
-    try:
-        snapshot_download(
-            repo_id,
-            repo_type=REPO_TYPE,
-            token=token,
-            endpoint=endpoint,
-            local_dir=history,
-            cache_dir=history / ".cache" / "hub",
-            allow_patterns=patterns,
-            max_workers=4,
+    def _maintain(self, api: HfApi, force: bool = False) -> Any:
+        """Once per UTC day (and only once the history is restored): compaction and Hub retention."""
+        today = datetime.now(UTC).date().isoformat()
+        if not force and (self.log.ledger.state().maintained_day == today or not self.restore.done.is_set()):
+            return None
+        if not (self.compact or self.retention_days):
+            return None
+        assert self.repo_id is not None
+        result = run_maintenance(
+            api,
+            repo_id=self.repo_id,
+            log=self.log,
+            history_dir=self.history_dir,
+            compact=self.compact,
+            retention_days=self.retention_days,
+            squash=self.squash_history,
         )
-    except RepositoryNotFoundError:
-        _event(logging.INFO, "hub_restore_empty", repo=repo_id)  # first start: nothing pushed yet
-        return RestoreResult(0)
-    except Exception as exc:
-        _event(logging.ERROR, "hub_restore_failed", token=token, repo=repo_id, error=f"{type(exc).__name__}: {exc}")
-        return RestoreResult(_freeze(history), f"{type(exc).__name__}: {exc}".replace(token, "***"))
-    files = _freeze(history)
-    _event(logging.INFO, "hub_restore_ok", repo=repo_id, files=files)
-    return RestoreResult(files)
-
-
-def _day_patterns(since: date) -> list[str]:
-    today = datetime.now(UTC).date()
-    return [f"date={since + timedelta(days=i)}/*.jsonl" for i in range((today - since).days + 1)]
-
-
-def _freeze(history: Path) -> int:
-    """History is the Hub's copy: make it read-only so nothing appends to it by mistake."""
-    paths = list(history.glob(SHARD_GLOB)) if history.is_dir() else []
-    for path in paths:
-        os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    return len(paths)
+        self.log.ledger.record_maintained(today)
+        _event(
+            logging.INFO,
+            "hub_maintenance_ok",
+            repo=self.repo_id,
+            compacted=len(result.compacted),
+            source_bytes=result.source_bytes,
+            parquet_bytes=result.parquet_bytes,
+            expired_days=len(result.expired_days),
+            squashed=result.squashed,
+        )
+        return result

@@ -12,6 +12,7 @@ It implements only the routes `huggingface_hub` calls for our use (read from its
     GET  /api/datasets/{ns}/{name}/tree/{rev}[/{path}]      file listing (one page)
     HEAD|GET /datasets/{ns}/{name}/resolve/{rev}/{path}     file metadata / content
     GET  /api/whoami-v2                                     who the token is
+    POST /api/datasets/{ns}/{name}/super-squash/{branch}    history squashed to one commit (storage)
 
 Files live in memory, one immutable snapshot per commit. `fail(...)` makes chosen routes answer an
 error status (503 by default) for a number of requests or until `recover()`. Responses never
@@ -25,6 +26,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +44,9 @@ _ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
     ("GET", "info", re.compile(rf"^/api/datasets/{_REPO}(?:/revision/(?P<rev>[^/]+))?$")),
     ("HEAD", "resolve", re.compile(rf"^/datasets/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")),
     ("GET", "resolve", re.compile(rf"^/datasets/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")),
+    # --- storage (issue 18): history squash -------------------------------------------------------
+    ("POST", "squash", re.compile(rf"^/api/datasets/{_REPO}/super-squash/(?P<rev>[^/]+)$")),
+    # --- end storage ------------------------------------------------------------------------------
 ]
 
 
@@ -83,6 +88,10 @@ class StandInHub:
         self._lock = threading.RLock()
         self._failing: tuple[int, set[str] | None, int | None] | None = None
         self._server: ThreadingHTTPServer | None = None
+        # --- storage (issue 18): what the pushes cost --------------------------------------------
+        self.uploaded_bytes = 0  # decoded content of every file a commit added
+        self.request_bytes = 0  # raw bodies of preupload and commit requests (base64 on the wire)
+        self.delays: dict[str, float] = {}  # route -> seconds to wait before answering
 
     # -- control -------------------------------------------------------------------------------
 
@@ -131,6 +140,26 @@ class StandInHub:
         with self._lock:
             return sum(1 for _, name in self.requests if name == route)
 
+    # --- storage (issue 18) -----------------------------------------------------------------------
+
+    def slow(self, route: str, seconds: float) -> None:
+        """Make every request of `route` wait `seconds` (a slow download, for the restore tests)."""
+        with self._lock:
+            self.delays[route] = seconds
+
+    def revisions(self, repo_id: str) -> list[dict[str, bytes]]:
+        """Every snapshot the repo keeps, oldest first (one after a squash)."""
+        with self._lock:
+            return [snapshot for _, snapshot in self.repos[repo_id].commits]
+
+    def squash(self, repo_id: str) -> None:
+        with self._lock:
+            repo = self.repos[repo_id]
+            if repo.commits:
+                repo.commits = [repo.commits[-1]]
+
+    # --- end storage ------------------------------------------------------------------------------
+
     # -- used by the handler -------------------------------------------------------------------
 
     def failure_for(self, route: str) -> int | None:
@@ -154,6 +183,7 @@ class StandInHub:
                     if value.get("encoding") != "base64":
                         raise ValueError("only base64 content is supported")
                     files[value["path"]] = base64.b64decode(value["content"])
+                    self.uploaded_bytes += len(files[value["path"]])
                 elif key == "deletedFile":
                     files.pop(value["path"], None)
                 elif key == "deletedFolder":
@@ -194,6 +224,12 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state._lock:
             self.state.requests.append((method, name))
             self.state.auth_headers.append(self.headers.get("authorization", ""))
+        if name in ("commit", "preupload"):
+            with self.state._lock:
+                self.state.request_bytes += len(body)
+        delay = self.state.delays.get(name)
+        if delay:
+            time.sleep(delay)
         status = self.state.failure_for(name)
         if status is not None:
             return self._send(status, {"error": "stand-in hub is down"})
@@ -311,3 +347,13 @@ class _Handler(BaseHTTPRequestHandler):
             )
         content = files[path]
         self._send(200, raw=content, headers={"X-Repo-Commit": sha, "ETag": f'"{git_blob_sha(content)}"'})
+
+    # --- storage (issue 18) -----------------------------------------------------------------------
+
+    def _squash(self, *, body: bytes, repo: str, rev: str) -> None:
+        if self._repo(repo) is None:
+            return
+        self.state.squash(repo)
+        self._send(200, {"success": True})
+
+    # --- end storage ------------------------------------------------------------------------------

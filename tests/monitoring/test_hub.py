@@ -9,13 +9,11 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
-from huggingface_hub import constants
 
 from monitoring.log.reader import read_log
 from monitoring.log.writer import PredictionLog
@@ -25,60 +23,12 @@ from monitoring.sync.scheduler import HubSync, restore_history
 from scoring.schema import RAW_COLUMNS
 from service.settings import Settings
 from tests.factories import RowFactory
+from tests.monitoring.conftest import HUB_REPO as REPO
+from tests.monitoring.conftest import HUB_TOKEN as TOKEN
+from tests.monitoring.conftest import SyncFactory, pulled
 from tests.monitoring.hub_standin import Repo, StandInHub
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "hf_test_token_never_logged"
-REPO = "acme/credit-predictions"
-
-SyncFactory = Callable[..., HubSync]
-
-
-@pytest.fixture(autouse=True)
-def _hf_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """huggingface_hub read its constants at import: point the ones we could touch at tmp."""
-    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
-    monkeypatch.setattr(constants, "HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
-    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
-    monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens"))
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInHub]:
-    with StandInHub(token=TOKEN) as server:
-        # We pass endpoint= everywhere; this catches any call that would not. Both constants are
-        # computed at import, and hf_hub_url needs them consistent (it rewrites the template's prefix).
-        monkeypatch.setattr(constants, "ENDPOINT", server.url)
-        monkeypatch.setattr(
-            constants, "HUGGINGFACE_CO_URL_TEMPLATE", server.url + "/{repo_id}/resolve/{revision}/{filename}"
-        )
-        yield server
-
-
-@pytest.fixture
-def make_sync(hub: StandInHub) -> Iterator[SyncFactory]:
-    made: list[HubSync] = []
-
-    def make(log: PredictionLog, **kwargs: object) -> HubSync:
-        options = {"repo_id": REPO, "token": TOKEN, "every_min": 60, "endpoint": hub.url, **kwargs}
-        sync = HubSync(log, **options)  # type: ignore[arg-type]
-        made.append(sync)
-        return sync
-
-    yield make
-    for sync in made:
-        sync.stop(push=False)
-
-
-def pulled(hub: StandInHub, folder: Path) -> Path:
-    """The repo's current files, written to `folder`, to be read with the same reader."""
-    for rel, content in hub.files(REPO).items():
-        target = folder / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    return folder
 
 
 def test_rows_arrive_intact_card_once_no_duplicates(
@@ -220,19 +170,22 @@ def test_restart_restores_history_without_overwrite(
     assert again.predictions["request_id"].is_unique and len(again.predictions) == 15
 
 
-def test_retention_prunes_only_after_a_push(
+def test_retention_prunes_only_after_a_push_and_reaches_the_hub(
     tmp_path: Path, hub: StandInHub, make_sync: SyncFactory, prediction_row: RowFactory
 ) -> None:
     log = PredictionLog(tmp_path / "live")
     log.append(prediction_row(0, now=datetime.now(UTC) - timedelta(days=40)))
     log.append(prediction_row(1))
     assert len(log.prune(retention_days=30)) == 0  # nothing pushed yet: nothing deleted
-    sync = make_sync(log, retention_days=30)
+    sync = make_sync(log, retention_days=30, compact=False)
     assert sync.start() and sync.push_now()
     local = read_log([tmp_path / "live"]).predictions
     assert list(local["request_id"]) == ["req-1"]  # the old day was pushed, then pruned
+    commits = hub.repos[REPO].commits
+    pushed, expired = commits[-2][1], commits[-1][1]  # the push had both days, the next commit expired one
+    assert sum(p.endswith(".jsonl") for p in pushed) == 2 and sum(p.endswith(".jsonl") for p in expired) == 1
     remote = read_log([pulled(hub, tmp_path / "remote")]).predictions
-    assert sorted(remote["request_id"]) == ["req-0", "req-1"]
+    assert sorted(remote["request_id"]) == ["req-1"]
 
 
 def test_restore_of_a_missing_repo_is_empty(tmp_path: Path, hub: StandInHub) -> None:
@@ -268,11 +221,16 @@ out = {}
 for kind in ("prediction", "rejection"):
     # as the Hub does it: the folder with its README (configs + declared features)
     card = load_dataset(root, kind + "s", split="train", cache_dir=cache)
+    # the compacted days: one format per repository for `datasets`, so the parquet builder
+    compacted = load_dataset("parquet", data_files=f"{root}/date=*/{kind}s-*.parquet", split="train",
+                             cache_dir=cache)
+    assert compacted.features == card.features, (compacted.features, card.features)
     # as anyone with the files does it: plain json loader, schema from monitoring.log.records
     plain = load_dataset("json", data_files=f"{root}/date=*/{kind}s-*.jsonl", split="train",
                          features=Features.from_arrow_schema(file_schema(kind)), cache_dir=cache)
     assert card.features == plain.features, (card.features, plain.features)
-    out[kind] = {"rows": card.num_rows, "plain_rows": plain.num_rows, "columns": card.column_names,
+    out[kind] = {"rows": card.num_rows, "plain_rows": plain.num_rows, "compacted_rows": compacted.num_rows,
+                 "columns": card.column_names,
                  "ts": str(card.features["ts"].dtype)}
 print(json.dumps(out))
 """
@@ -286,6 +244,7 @@ def test_pushed_shards_load_with_datasets(
     for i in range(12):
         (first if i % 2 else second).append(prediction_row(i, now=datetime.now(UTC) - timedelta(days=i % 3)))
     second.append(rejection_row(0))
+    second.append(rejection_row(1, now=datetime.now(UTC) - timedelta(days=1)))
     assert make_sync(first).push_now()
     remote = pulled(hub, tmp_path / "remote")
     env = {
@@ -305,6 +264,7 @@ def test_pushed_shards_load_with_datasets(
     )
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     predictions, rejections = loaded["prediction"], loaded["rejection"]
-    assert predictions["rows"] == predictions["plain_rows"] == 12
+    # two of the three days were compacted by the push's daily maintenance: the two configs are the log
+    assert predictions["rows"] == predictions["plain_rows"] == 4 and predictions["compacted_rows"] == 8
     assert set(RAW_COLUMNS) <= set(predictions["columns"]) and predictions["ts"].startswith("timestamp")
-    assert rejections["rows"] == rejections["plain_rows"] == 1 and "error_kind" in rejections["columns"]
+    assert rejections["rows"] == rejections["compacted_rows"] == 1 and "error_kind" in rejections["columns"]

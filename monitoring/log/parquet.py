@@ -1,0 +1,63 @@
+"""The compacted format: one Parquet file (zstd) per day and kind, naming the shards it replaces.
+
+A compacted file is `date=YYYY-MM-DD/<prefix>-YYYY-MM-DD.parquet`. Its schema metadata lists the
+relative paths of the JSON Lines shards whose rows it holds, so a reader that finds a source still
+on disk (a crash between the rename and the deletes) skips it instead of counting its rows twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from monitoring.log.records import KINDS, file_schema
+
+SOURCES_KEY = b"monitoring.sources"
+KIND_KEY = b"monitoring.kind"
+
+
+def compacted_name(kind: str, day: date) -> str:
+    """The one relative path of the compacted file of `kind` on `day`."""
+    return f"date={day.isoformat()}/{KINDS[kind]}-{day.isoformat()}.parquet"
+
+
+def storage_table(table: pa.Table, kind: str) -> pa.Table:
+    """The typed table to store: int kinds as int64 when every value is whole, else kept as read."""
+    try:
+        return table.cast(file_schema(kind))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return table  # a fractional value in an int field stays float, as the reader shows it
+
+
+def write_compacted(path: Path, table: pa.Table, *, kind: str, sources: Iterable[str]) -> None:
+    """Write `table` with its covered sources in the metadata, fsynced (the caller renames it into place)."""
+    meta = {SOURCES_KEY: orjson.dumps(sorted(set(sources))), KIND_KEY: kind.encode()}
+    stored = storage_table(table, kind)
+    stored = stored.replace_schema_metadata({**(stored.schema.metadata or {}), **meta})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(stored, path, compression="zstd", compression_level=9, use_dictionary=True)
+    with path.open("rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def covered_sources(path: Path) -> frozenset[str]:
+    """The shards (relative paths) whose rows this compacted file holds."""
+    metadata = pq.read_schema(path).metadata or {}
+    raw = metadata.get(SOURCES_KEY)
+    return frozenset(orjson.loads(raw)) if raw else frozenset()
+
+
+def read_compacted(path: Path, schema: pa.Schema) -> pa.Table:
+    """The file's rows under `schema` (the reader's tolerant one), metadata dropped."""
+    table = pq.read_table(path)
+    return table.replace_schema_metadata(None).cast(schema).select(schema.names)
+
+
+def row_count(path: Path) -> int:
+    return pq.ParquetFile(path).metadata.num_rows
