@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from monitoring.alerts.watch import AlertWatcher
 from monitoring.log.writer import PredictionLog
 from monitoring.notify import WebhookNotifier
+from monitoring.outcomes.store import OutcomeStore
 from monitoring.runner import AnalysisJob, AnalysisRunner
 from monitoring.sync.scheduler import HubSync
 from scoring.errors import ModelLoadError
@@ -38,6 +39,7 @@ from service.ui import fastpath
 from service.ui.blocks import PRODUCT, build_ui
 from service.ui.data_tab import build_data_tab
 from service.ui.monitoring_tab import build_monitoring_tab
+from service.ui.outcomes_tab import build_outcomes_tab
 from service.ui.sessions import GradioSessionJanitor
 
 log = logging.getLogger("app")
@@ -63,8 +65,9 @@ def build_app(settings: Settings) -> FastAPI:
         hub_status=hub.status,
         log_write_policy=settings.log_write_policy,
     )
-    api = create_api(service, settings=settings, readiness=readiness)
-    blocks = _build_blocks(settings, service, monitoring, prediction_log, hub)
+    outcomes = _outcome_store(settings, prediction_log)
+    api = create_api(service, settings=settings, readiness=readiness, outcomes=outcomes)
+    blocks = _build_blocks(settings, service, monitoring, prediction_log, hub, outcomes)
     janitor = GradioSessionJanitor(blocks, gauges=service.metrics.gauges)
     api.router.lifespan_context = _lifespan(janitor, monitoring, hub, prediction_log)
     app = _mount_ui(api, blocks, BearerToken(settings.token), max_file_size=settings.max_upload_bytes)
@@ -94,6 +97,16 @@ def _scoring_service(settings: Settings, model: ScoringModel, prediction_log: Pr
         id_salt=settings.log_id_salt.get_secret_value() if settings.log_id_salt else None,
         refuse_when_unlogged=settings.log_write_policy == "refuse",
         extra_latency_s=settings.debug_extra_latency_ms / 1000,
+    )
+
+
+def _outcome_store(settings: Settings, prediction_log: PredictionLog) -> OutcomeStore:
+    """Outcomes go into the same log (their own shards), matched against live and restored predictions."""
+    return OutcomeStore(
+        prediction_log,
+        dirs=(settings.prediction_log_dir, settings.history_dir),
+        salt=settings.log_id_salt.get_secret_value() if settings.log_id_salt else None,
+        max_rows=settings.max_outcome_rows,
     )
 
 
@@ -128,7 +141,12 @@ def _notifier(settings: Settings) -> WebhookNotifier | None:
 
 
 def _build_blocks(
-    settings: Settings, service: ScoringService, monitoring: Monitoring, prediction_log: PredictionLog, hub: HubSync
+    settings: Settings,
+    service: ScoringService,
+    monitoring: Monitoring,
+    prediction_log: PredictionLog,
+    hub: HubSync,
+    outcomes: OutcomeStore,
 ) -> gr.Blocks:
     def monitoring_tab(tab: gr.Tab) -> None:
         build_monitoring_tab(tab, monitoring.runner, operational=monitoring.watcher.operational)
@@ -140,7 +158,11 @@ def _build_blocks(
         service,
         max_rows=settings.max_batch_rows,
         concurrency=settings.gradio_concurrency,
-        extra_tabs=[("Monitoring", monitoring_tab), ("Production data", data_tab)],
+        extra_tabs=[
+            ("Monitoring", monitoring_tab),
+            ("Outcomes", lambda _tab: build_outcomes_tab(outcomes, max_rows=settings.max_outcome_rows)),
+            ("Production data", data_tab),
+        ],
         logout=settings.token is not None,
         max_upload_bytes=settings.max_upload_bytes,
         upload_ttl_s=settings.upload_ttl_s,

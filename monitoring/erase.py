@@ -1,5 +1,7 @@
 """Find, and on request erase, one client's rows in the prediction log (GDPR right to erasure).
 
+Predictions and the outcomes recorded for them both carry the client's keyed hash, so both go.
+
     python -m monitoring.erase --client-id 100002 --log-dir data/predictions [--log-dir data/history] [--delete]
 
 Rows carry only a keyed hash of SK_ID_CURR (`LOG_ID_SALT`), so the same salt is needed to find
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-from monitoring.log.records import hash_client_id
+from monitoring.log.records import KINDS, hash_client_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +32,12 @@ class Match:
     request_id: str
 
 
+# The kinds whose rows carry `client_ref`: predictions and the outcomes recorded for them.
+ERASABLE_PREFIXES = tuple(KINDS[kind] for kind in ("prediction", "outcome"))
+
+
 def _shards(dirs: list[Path]) -> list[Path]:
-    return sorted(p for d in dirs for p in d.rglob("predictions*.jsonl"))
+    return sorted(p for d in dirs for prefix in ERASABLE_PREFIXES for p in d.rglob(f"{prefix}*.jsonl"))
 
 
 def find_client_rows(dirs: list[Path], client_id: str, *, salt: str) -> list[Match]:

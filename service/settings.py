@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     upload_ttl_s: int = Field(900, ge=10)  # uploaded and scored CSVs are deleted after this (or at session end)
     batch_workers: int = Field(2, ge=1)  # REST batches scored at once, off the event loop
     batch_queue: int = Field(2, ge=0)  # REST batches waiting for a worker; past that, 503 + Retry-After
+    max_outcome_rows: int = Field(10_000, ge=1)
+    max_outcome_body_bytes: int = 8 * 1024 * 1024
     gradio_concurrency: int = Field(16, ge=1)
     # service/ui/fastpath.py: off only to compare with Gradio's own per-call costs, or after an upgrade
     gradio_fast_path: bool = True

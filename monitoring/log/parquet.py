@@ -55,7 +55,7 @@ def covered_sources(path: Path) -> frozenset[str]:
 
 def read_compacted(path: Path, schema: pa.Schema) -> pa.Table:
     """The file's rows under `schema` (the reader's tolerant one), metadata dropped."""
-    table = pq.read_table(path)
+    table = pq.read_table(path, columns=schema.names)  # a narrower schema reads only its columns
     return table.replace_schema_metadata(None).cast(schema).select(schema.names)
 
 

@@ -25,7 +25,6 @@ import pyarrow.json as pa_json
 from monitoring.log.parquet import covered_sources, read_compacted
 from monitoring.log.records import (
     CHANNELS,
-    KINDS,
     TS_TYPE,
     file_schema,
     is_compacted,
@@ -37,6 +36,7 @@ from scoring.schema import CATEGORICAL as CATEGORICAL_COLUMNS
 from scoring.schema import FIELDS, RAW_COLUMNS
 
 logger = logging.getLogger(__name__)
+WINDOWED_KINDS = ("prediction", "rejection")  # outcomes are read whole by `read_outcomes`, never by window
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +104,9 @@ def read_log(
     start, end = _as_utc(start), _as_utc(end)
     found = {r: p for r, p in shard_paths([Path(d) for d in dirs]).items() if _in_window(p, start, end)}
     cache = cache or ReadCache()
-    schemas = {kind: file_schema(kind, tolerant=True) for kind in KINDS}
-    parsed: dict[str, list[_Parsed]] = {kind: [] for kind in KINDS}
+    schemas = {kind: file_schema(kind, tolerant=True) for kind in WINDOWED_KINDS}
+    parsed: dict[str, list[_Parsed]] = {kind: [] for kind in WINDOWED_KINDS}
+    found = {r: p for r, p in found.items() if shard_kind(p) in WINDOWED_KINDS}
     compacted = {r: p for r, p in found.items() if is_compacted(p)}
     for path in compacted.values():
         kind = shard_kind(path)
@@ -137,6 +138,38 @@ def _read_compacted(path: Path, schema: pa.Schema, known: _Parsed | None) -> _Pa
     if known is not None and known.inode == info.st_ino and known.consumed == info.st_size:
         return known  # compacted files are replaced (new inode), never changed in place
     return _Parsed(info.st_ino, info.st_size, read_compacted(path, schema), covers=covered_sources(path))
+
+
+KEY_SCHEMA = pa.schema(
+    [pa.field(n, pa.string()) for n in ("request_id", "client_ref", "decision")] + [pa.field("ts", TS_TYPE)]
+)
+
+
+def _kind_table(dirs: Sequence[str | Path], kind: str, schema: pa.Schema, cache: ReadCache | None) -> pa.Table:
+    """Every row of one kind, all days, both formats (a shard a compacted file covers is skipped)."""
+    cache = cache or ReadCache()
+    found = {r: p for r, p in shard_paths([Path(d) for d in dirs]).items() if shard_kind(p) == kind}
+    compacted = {r: p for r, p in found.items() if is_compacted(p)}
+    parsed = [cache.parse(p, schema) for p in compacted.values()]
+    covered = frozenset().union(*(e.covers for e in parsed))
+    parsed += [cache.parse(p, schema) for r, p in found.items() if r not in compacted and r not in covered]
+    return pa.concat_tables([e.table for e in parsed]) if parsed else schema.empty_table()
+
+
+def read_outcomes(dirs: Sequence[str | Path], *, cache: ReadCache | None = None) -> pd.DataFrame:
+    """Every outcome row of the live and history folders, in recording order (all days: an outcome
+    arrives months after its prediction, so it is never cut by the analysis window)."""
+    table = _kind_table(dirs, "outcome", file_schema("outcome"), cache).sort_by("ts")
+    return table.to_pandas()
+
+
+def prediction_keys(dirs: Sequence[str | Path], *, cache: ReadCache | None = None) -> pd.DataFrame:
+    """request_id, client_ref, decision and ts of every prediction: what matching an outcome needs.
+
+    Parsed with a four-column schema, so a long-lived `cache` of it holds a few bytes per row rather
+    than the 120 inputs.
+    """
+    return _kind_table(dirs, "prediction", KEY_SCHEMA, cache).to_pandas()
 
 
 def _as_utc(moment: datetime | None) -> datetime | None:

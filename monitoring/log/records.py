@@ -1,4 +1,4 @@
-"""The logged rows: the prediction and rejection schema family, its vocabulary and its builders.
+"""The logged rows: the prediction, rejection and outcome schema family, its vocabulary and its builders.
 
 One row format (`SCHEMA_VERSION`), one list of channels and decisions, the shard layout on disk and
 the Arrow schema a shard parses with. Error kinds come from `scoring.errors` (the one vocabulary).
@@ -24,7 +24,11 @@ SCHEMA_VERSION = 1
 Channel = Literal["rest", "rest_batch", "gradio_form", "gradio_api", "gradio_batch", "mcp"]
 CHANNELS: tuple[str, ...] = get_args(Channel)
 Decision = Literal["approve", "refuse"]
-KINDS = {"prediction": "predictions", "rejection": "rejections"}  # row kind -> file prefix
+# row kind -> file prefix. Outcomes (what happened to a scored loan, `monitoring.outcomes`) are shards
+# of their own beside the predictions: same folders, same writer, same Hub sync, compaction, retention
+# and erasure.
+KINDS = {"prediction": "predictions", "rejection": "rejections", "outcome": "outcomes"}
+OutcomeStatus = Literal["recorded", "conflict"]  # "conflict": kept as the audit trail, never analysed
 SHARD_GLOB = "date=*/*.jsonl"  # the shards the writer appends to (and the sync pushes)
 COMPACT_GLOB = "date=*/*.parquet"  # one compacted file per day and kind (monitoring.log.compaction)
 DATA_GLOBS = (SHARD_GLOB, COMPACT_GLOB)
@@ -163,6 +167,35 @@ def build_rejection_row(
     }
 
 
+def build_outcome_row(
+    *,
+    request_id: str,
+    client_ref: str | None,
+    defaulted: bool,
+    observed_at: str | None,
+    status: OutcomeStatus,
+    channel: Channel,
+    prediction_ts: str | None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One outcome event: did the loan of `request_id` default. Carries the prediction's client hash
+    (never the raw id) so an erasure of the client finds its outcomes too."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "outcome",
+        "request_id": str(request_id),
+        "ts": format_ts(now or datetime.now(UTC)),
+        "channel": channel,
+        "client_ref": client_ref,
+        "status": status,
+        "defaulted": bool(defaulted),
+        "observed_at": observed_at,
+        "prediction_ts": prediction_ts,
+    }
+
+
 # ------------------------------------------------------------------------------------------- layout
 
 
@@ -211,7 +244,7 @@ _META_STRINGS = ("kind", "request_id", "channel", "model_version", "client_ref",
 
 
 def file_schema(kind: str, *, tolerant: bool = False) -> pa.Schema:
-    """The typed schema of a shard of `kind` ("prediction" or "rejection"), as Arrow.
+    """The typed schema of a shard of `kind` ("prediction", "rejection" or "outcome"), as Arrow.
 
     The dataset card declares it (so `datasets` never infers a column that happens to be all null
     in the first file as type null), and the reader parses with it. `tolerant` reads int kinds as
@@ -226,6 +259,17 @@ def file_schema(kind: str, *, tolerant: bool = False) -> pa.Schema:
                 *[pa.field(n, pa.string()) for n in strings],
                 pa.field("http_status", pa.int64()),
                 pa.field("latency_ms", pa.float64()),
+            ]
+        )
+    if kind == "outcome":
+        strings = ("kind", "request_id", "channel", "client_ref", "status", "observed_at")
+        return pa.schema(
+            [
+                pa.field("ts", TS_TYPE),
+                pa.field("schema_version", pa.int64()),
+                *[pa.field(n, pa.string()) for n in strings],
+                pa.field("defaulted", pa.bool_()),
+                pa.field("prediction_ts", TS_TYPE),
             ]
         )
     integer = pa.float64() if tolerant else pa.int64()

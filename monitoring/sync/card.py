@@ -94,6 +94,14 @@ Absent inputs are null. `int`/`flag` inputs are integers, `category` inputs stri
 
 {table}{chr(10).join(rejections)}
 
+## Outcome rows
+
+`date=YYYY-MM-DD/outcomes-...jsonl`: what happened to a scored loan, posted later through
+`POST /api/v1/outcomes` (approved loans only). `request_id` joins a prediction row; `client_ref` is
+the prediction's keyed hash (so erasure finds it); `defaulted` is the outcome, `observed_at` when it
+was known, `prediction_ts` when the loan was scored. `status` is `recorded` for the outcome in force
+and `conflict` for a later, different answer that was refused and kept as the audit trail.
+
 ## Loading
 
 ```python
@@ -101,6 +109,7 @@ from datasets import load_dataset
 recent = load_dataset("{repo_id}", "predictions", split="train")  # days not compacted yet
 past = load_dataset("parquet", data_files="hf://datasets/{repo_id}/date=*/predictions-*.parquet", split="train")
 rejections = load_dataset("{repo_id}", "rejections", split="train")
+outcomes = load_dataset("{repo_id}", "outcomes", split="train")
 ```
 
 Inside the service, `monitoring.log.reader.read_log([live_dir, history_dir])` returns typed frames.

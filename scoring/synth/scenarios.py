@@ -1,7 +1,9 @@
 """Drift scenarios: what can change in production, applied to a freshly drawn population.
 
 `younger_applicants` changes who applies (it acts on the age draw, so TARGET follows); the others
-corrupt or relabel inputs after TARGET is drawn and leave it untouched.
+corrupt or relabel inputs after TARGET is drawn and leave it untouched. `bureau_inflation` is the
+one that degrades the model for real: the external scores look better than the risk they stand for,
+so the model approves clients it would have refused and the realized cost rises.
 """
 
 from __future__ import annotations
@@ -11,13 +13,21 @@ import numpy as np
 from scoring.schema import FIELDS
 from scoring.synth.calibration import Columns, choice, load_profile, round_to
 
-SCENARIOS: tuple[str, ...] = ("none", "income_inflation", "younger_applicants", "bureau_outage", "new_category")
+SCENARIOS: tuple[str, ...] = (
+    "none",
+    "income_inflation",
+    "younger_applicants",
+    "bureau_outage",
+    "new_category",
+    "bureau_inflation",
+)
 
 _YOUNGER_POWER = 2.25  # younger_applicants: mean age about 8 years lower, median about 10
 _INFLATION = 1.4  # income_inflation: nominal incomes grow by 40%
 _BUREAU_OUTAGE_MISSING = 0.70  # bureau_outage: share of EXT_SOURCE_3 missing (about 0.20 normally)
 NEW_CATEGORY = "Businessman"  # new_category: an income type the base population never has
 _NEW_CATEGORY_SHARE = 0.10
+_BUREAU_INFLATION_KEEP = 0.55  # bureau_inflation: distance of EXT_SOURCE_2/3 to 1 shrunk to 55 %
 
 
 def check_scenario(scenario: str) -> None:
@@ -40,6 +50,8 @@ def apply_drift(c: Columns, scenario: str, rng: np.random.Generator) -> None:
         bureau_outage(c, rng)
     elif scenario == "new_category":
         introduce_new_category(c, rng)
+    elif scenario == "bureau_inflation":
+        inflate_bureau_scores(c)
 
 
 def inflate_income(c: Columns, rng: np.random.Generator) -> None:
@@ -71,3 +83,10 @@ def introduce_new_category(c: Columns, rng: np.random.Generator) -> None:
     manager = FIELDS["OCCUPATION_TYPE"].categories.index("Managers")
     c["OCCUPATION_TYPE"] = np.where(chosen, manager, c["OCCUPATION_TYPE"])
     c["AMT_INCOME_TOTAL"] = np.where(chosen, round_to(c["AMT_INCOME_TOTAL"] * 1.5, 4_500.0), c["AMT_INCOME_TOTAL"])
+
+
+def inflate_bureau_scores(c: Columns) -> None:
+    """An upstream bureau recalibrated: EXT_SOURCE_2 and _3 move towards 1 (safer-looking) while the
+    risk they were drawn from stays, so the model under-estimates it. Missing scores stay missing."""
+    for name in ("EXT_SOURCE_2", "EXT_SOURCE_3"):
+        c[name] = 1.0 - (1.0 - c[name]) * _BUREAU_INFLATION_KEEP

@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
+from monitoring.outcomes.store import OutcomeStore
 from service.api.auth import BearerToken
 from service.api.docs import install_openapi
 from service.api.model_routes import model_router
 from service.api.ops_routes import ops_router
+from service.api.outcomes_routes import outcome_schemas, outcomes_router
 from service.api.pool import BatchPool
 from service.api.problems import install_error_handlers
 from service.api.scoring_routes import scoring_router
@@ -24,8 +26,14 @@ DESCRIPTION = (
 )
 
 
-def create_api(service: ScoringService, *, settings: Settings, readiness: Callable[[], dict[str, Any]]) -> FastAPI:
-    """The REST API: /api/v1/score, /api/v1/score/batch, /api/v1/model, /healthz, /readyz, /metrics."""
+def create_api(
+    service: ScoringService,
+    *,
+    settings: Settings,
+    readiness: Callable[[], dict[str, Any]],
+    outcomes: OutcomeStore | None = None,
+) -> FastAPI:
+    """The REST API: /api/v1/score, /score/batch, /outcomes, /model, /healthz, /readyz, /metrics."""
     api = FastAPI(
         title="Crédit Express scoring API",
         version=service.model.version,
@@ -39,8 +47,19 @@ def create_api(service: ScoringService, *, settings: Settings, readiness: Callab
     pool = BatchPool(workers=settings.batch_workers, queue=settings.batch_queue)
     api.state.batch_pool = pool
     api.include_router(scoring_router(service, settings=settings, dependencies=protected, pool=pool))
+    if outcomes is not None:
+        api.include_router(outcomes_router(outcomes, settings=settings, dependencies=protected))
     api.include_router(model_router(service.model, dependencies=protected))
     api.include_router(ops_router(service.metrics, readiness=readiness, protected=protected))
     install_error_handlers(api, service)
     install_openapi(api, token_required=token.required, max_batch_rows=settings.max_batch_rows)
+    if outcomes is not None:
+        base = api.openapi
+
+        def openapi() -> dict[str, Any]:
+            schema = base()
+            schema["components"]["schemas"].update(outcome_schemas(settings.max_outcome_rows))
+            return schema
+
+        api.openapi = openapi  # type: ignore[method-assign]
     return api
