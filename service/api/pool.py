@@ -9,6 +9,7 @@ any batch past that is refused at once with 503 and `Retry-After`, before its bo
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -17,6 +18,9 @@ from service.api.problems import RequestRefused
 
 T = TypeVar("T")
 RETRY_AFTER_S = 5
+# A thread waiting for the GIL asks for it after this long (CPython's default: 5 ms). The event loop asks
+# after every socket wait, so with a batch thread running each of those waits cost up to 5 ms.
+SWITCH_INTERVAL_S = 0.001
 
 
 class Ticket:
@@ -38,6 +42,7 @@ class BatchPool:
         self.capacity = workers + queue
         self.free = self.capacity
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rest-batch")
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
 
     @property
     def busy(self) -> int:

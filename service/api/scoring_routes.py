@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.params import Depends
 from fastapi.responses import JSONResponse, Response
@@ -69,7 +70,9 @@ def scoring_router(
 
         def work() -> Response:  # decoding, scoring, logging and encoding: all off the event loop
             rows = batch_rows(decode_json(body), settings.max_batch_rows)
-            return JSONResponse(service.score_batch(rows, channel="rest_batch", explain=explain, started=started))
+            result = service.score_batch(rows, channel="rest_batch", explain=explain, started=started)
+            # orjson: a 10,000-row answer is one C call that holds the GIL; it is ~5x shorter than json's
+            return Response(orjson.dumps(result), media_type="application/json")
 
         return await pool.run(ticket, work)
 
