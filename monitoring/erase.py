@@ -1,80 +1,79 @@
 """Find, and on request erase, one client's rows in the prediction log (GDPR right to erasure).
 
-Predictions and the outcomes recorded for them both carry the client's keyed hash, so both go.
+    python -m monitoring.erase --client-id 100002 --log-dir data/predictions --log-dir data/history
+    python -m monitoring.erase --client-id 100002 --log-dir data/predictions --log-dir data/history --hub
+    python -m monitoring.erase --client-id 100002 ... --delete --hub
 
-    python -m monitoring.erase --client-id 100002 --log-dir data/predictions [--log-dir data/history] [--delete]
-
-Rows carry only a keyed hash of SK_ID_CURR (`LOG_ID_SALT`), so the same salt is needed to find
-them. `--delete` rewrites each affected shard without those rows (write-then-rename, so a reader
-never sees half a file); a rewritten shard differs in size from what was pushed, so the Hub sync
-uploads the cleaned file at its next tick. Run it while the service is stopped, or on shards of
-past days: the live shard of a running process is still open for appending.
+Without `--delete` it is a dry run: it lists every file holding the client's rows (locally and,
+with `--hub`, in the Hub dataset) and how many. `--delete` rewrites each affected file without those
+rows, JSON Lines shards and compacted Parquet files alike, in every kind that carries the keyed hash
+(predictions, outcomes) and the rows of kinds tied to the
+client's requests (see `monitoring.log.erasure`). With `--hub` it also rewrites every affected file
+of the dataset in one commit and then squashes the dataset's history, so no older revision keeps the
+rows (`--keep-history` skips the squash). Rows carry only a keyed hash of SK_ID_CURR, so the same salt
+(`LOG_ID_SALT`) is needed to find them. Run it while the service is stopped, or on days that are over:
+the shard being written now is still open for appending.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import stat
 import sys
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import orjson
+from monitoring.log.erasure import Match, erase, find_rows, rows_by_file
+from monitoring.log.records import hash_client_id, relpath
+from monitoring.sync.ledger import LEDGER_NAME, PushLedger
 
-from monitoring.log.records import KINDS, hash_client_id
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    path: Path
-    line: int  # 1-based
-    request_id: str
-
-
-# The kinds whose rows carry `client_ref`: predictions and the outcomes recorded for them.
-ERASABLE_PREFIXES = tuple(KINDS[kind] for kind in ("prediction", "outcome"))
-
-
-def _shards(dirs: list[Path]) -> list[Path]:
-    return sorted(p for d in dirs for prefix in ERASABLE_PREFIXES for p in d.rglob(f"{prefix}*.jsonl"))
+__all__ = ["Match", "erase", "find_client_rows", "main"]
 
 
 def find_client_rows(dirs: list[Path], client_id: str, *, salt: str) -> list[Match]:
+    """The client's rows in every data file under `dirs` (what a dry run lists)."""
     ref = hash_client_id(client_id, salt=salt)
-    needle = f'"client_ref":"{ref}"'.encode()
-    matches = []
-    for path in _shards(dirs):
-        for number, line in enumerate(path.read_bytes().split(b"\n"), start=1):
-            if needle in line.replace(b" ", b""):
-                row = orjson.loads(line)
-                if row.get("client_ref") == ref:
-                    matches.append(Match(path, number, str(row.get("request_id"))))
-    return matches
+    return find_rows(dirs, ref) if ref else []
 
 
-def erase(matches: list[Match]) -> int:
-    """Rewrite every affected shard without the matched lines; return the number of rows removed."""
-    removed = 0
-    for path in sorted({m.path for m in matches}):
-        drop = {m.line for m in matches if m.path == path}
-        lines = path.read_bytes().split(b"\n")
-        kept = [line for number, line in enumerate(lines, start=1) if number not in drop]
-        mode = path.stat().st_mode
-        tmp = path.with_name(path.name + ".erasing")
-        tmp.write_bytes(b"\n".join(kept))
-        os.chmod(tmp, stat.S_IMODE(mode))  # history copies stay read-only
-        os.replace(tmp, path)
-        removed += len(drop)
-    return removed
-
-
-def _settings_salt() -> str | None:
-    """The salt the service hashes with: read through the one settings object, like the service does."""
+def _settings() -> Any:
+    """The service settings (salt, Hub repo and token): read the same way the service reads them."""
     from service.settings import Settings
 
-    salt = Settings().log_id_salt
-    return salt.get_secret_value() if salt else None
+    return Settings()
+
+
+def _record_rewritten(dirs: list[Path], matches: list[Match]) -> None:
+    """The Hub now holds the rewritten live files: tell their ledger, so the next push skips them."""
+    for root in dirs:
+        ledger_path = root / LEDGER_NAME
+        if not ledger_path.exists():
+            continue
+        ledger = PushLedger(ledger_path)
+        pushed = ledger.state().pushed
+        sizes = {relpath(m.path, root): m.path.stat().st_size for m in matches if m.path.is_relative_to(root)}
+        sizes = {rel: size for rel, size in sizes.items() if rel in pushed}
+        if sizes:
+            ledger.record_commit(at=datetime.now(UTC), pushed=sizes)
+
+
+def _hub(args: argparse.Namespace, settings: Any, ref: str) -> int:
+    from monitoring.sync.hub_erase import erase_on_hub
+
+    config = settings.hub_sync()
+    if not config.enabled:
+        print("--hub: HF_DATASET_REPO and HF_TOKEN are not set, so there is no Hub dataset to rewrite.")
+        return 2
+    report = erase_on_hub(
+        repo_id=config.repo_id, token=config.token, ref=ref, delete=args.delete, squash=not args.keep_history
+    )
+    for rel, count in report.rows_by_file.items():
+        print(f"hub:{rel}: {count} row(s)" + (" (file deleted: no row left)" if rel in report.deleted_files else ""))
+    print(f"{report.rows} row(s) for this client in {len(report.rows_by_file)} Hub file(s)")
+    if report.commit:
+        squashed = "history squashed to one commit" if report.squashed else "older revisions still hold the rows"
+        print(f"erased on the Hub in commit {report.commit[:12]}: {report.rows} row(s); {squashed}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,20 +81,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--log-dir", action="append", type=Path, required=True)
     parser.add_argument("--salt", default=None, help="default: LOG_ID_SALT from the service settings")
-    parser.add_argument("--delete", action="store_true", help="rewrite the shards without the client's rows")
+    parser.add_argument("--delete", action="store_true", help="rewrite the files without the client's rows")
+    parser.add_argument("--hub", action="store_true", help="the Hub dataset too (HF_DATASET_REPO, HF_TOKEN)")
+    parser.add_argument("--keep-history", action="store_true", help="with --hub: do not squash the history")
     args = parser.parse_args(argv)
+    settings = _settings() if args.salt is None or args.hub else None
     if args.salt is None:
-        args.salt = _settings_salt()
+        args.salt = settings.log_id_salt.get_secret_value() if settings.log_id_salt else None
     if not args.salt:
         print("LOG_ID_SALT is not set: without it no client reference was stored, so there is nothing to find.")
         return 2
     matches = find_client_rows(args.log_dir, args.client_id, salt=args.salt)
-    for match in matches:
-        print(f"{match.path}:{match.line} request_id={match.request_id}")
-    print(f"{len(matches)} row(s) for this client")
+    for name, count in rows_by_file(matches).items():
+        print(f"{name}: {count} row(s)")
+    print(f"{len(matches)} row(s) for this client in {len(rows_by_file(matches))} local file(s)")
     if args.delete and matches:
-        print(f"erased {erase(matches)} row(s); the Hub copy is replaced at the next push")
-    return 0
+        print(f"erased {erase(matches)} row(s) locally")
+    code = _hub(args, settings, hash_client_id(args.client_id, salt=args.salt) or "") if args.hub else 0
+    if args.delete and args.hub and code == 0:
+        _record_rewritten(args.log_dir, matches)
+    elif args.delete and matches:
+        print("the Hub copy is not changed without --hub (pushed history keeps the rows until then)")
+    return code
 
 
 if __name__ == "__main__":
