@@ -149,7 +149,12 @@ def _build_blocks(
     outcomes: OutcomeStore,
 ) -> gr.Blocks:
     def monitoring_tab(tab: gr.Tab) -> None:
-        build_monitoring_tab(tab, monitoring.runner, operational=monitoring.watcher.operational)
+        build_monitoring_tab(
+            tab,
+            monitoring.runner,
+            operational=monitoring.watcher.operational,
+            history=lambda: hub.restore_status().as_dict(),
+        )
 
     def data_tab(tab: gr.Tab) -> None:
         build_data_tab(tab, prediction_log, hub, history_dir=settings.history_dir)

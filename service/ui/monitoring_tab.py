@@ -80,6 +80,20 @@ def render(state: RunnerState, operational: OperationalAlerts | None = None) -> 
     return [_status(state), cards, _alerts(state, operational), *[_chart(name, state) for name in CHARTS]]
 
 
+def history_line(status: dict[str, Any]) -> str:
+    """One line on the history restored from the Hub: still loading, failed, or what it covers."""
+    state, since = status.get("state"), status.get("since") or "?"
+    if state == "loading":
+        return f"⏳ **History is still loading** from the Hub (days since {since}): the analysis sees recent rows only."
+    if state == "failed":
+        return (
+            f"⚠️ History restore failed (`{html_escape(str(status.get('error')))}`): the analysis sees local rows only."
+        )
+    if state == "done":
+        return f"History restored from the Hub: {status.get('files', 0)} file(s), days since {since}."
+    return ""
+
+
 def _stamp(state: RunnerState, operational: OperationalAlerts | None = None) -> str:
     keys = ",".join(a.key for a in operational()) if operational else ""
     return f"{state.result.computed_at if state.result else ''}|{state.running}|{state.error}|{keys}"
@@ -92,12 +106,15 @@ def build_monitoring_tab(
     operational: OperationalAlerts | None = None,
     default_window: str = "last 24 h",
     poll_seconds: float = 3.0,
+    history: Callable[[], dict[str, Any]] | None = None,
 ) -> None:
     gr.Markdown(
         "Drift, data quality and estimated performance of the logged predictions against the model's "
         "holdout (NannyML), and operational alerts on latency, errors, traffic and storage. See "
         "`docs/monitoring.md` and `docs/alerts.md` for what to do when an alert fires."
     )
+    if history is not None:  # the restore runs after startup: say so while it does
+        gr.Markdown(lambda: history_line(history()), every=5.0, elem_id="mon-history")
     with gr.Row():
         window = gr.Dropdown(list(WINDOWS), value=default_window, label="Window", elem_id="mon-window")
         chunk = gr.Dropdown(list(CHUNKINGS), value=next(iter(CHUNKINGS)), label="Chunks", elem_id="mon-chunks")

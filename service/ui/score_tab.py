@@ -67,6 +67,8 @@ def result_card(result: dict[str, Any]) -> str:
   </div>
   <div style="font-size:0.85em;color:#555">model {html_escape(result["model_version"])} ·
        request {html_escape(result["request_id"])} · inference {result["inference_ms"]:.2f} ms</div>
+  <div style="font-size:0.85em;color:#555" id="human-review">A recommendation, not a decision: the credit
+       officer decides, and can override it (docs/privacy.md).</div>
   {f'<ul style="color:#b54708">{warnings}</ul>' if warnings else ""}
 </div>"""
 
