@@ -274,3 +274,40 @@ def test_background_restore_reports_loading_then_done(tmp_path: Path, hub: Stand
     assert sync.restore.done.wait(60)
     history = sync.status()["history"]
     assert history["state"] == "done" and history["files"] == 10 and history["seconds"] > 0
+
+
+# ---------------------------------------------------------------------------- retention, squash, CLI
+
+
+def test_hub_retention_is_one_commit_and_the_squash_clears_older_revisions(
+    tmp_path: Path, hub: StandInHub, make_sync: SyncFactory, prediction_row: RowFactory
+) -> None:
+    log = PredictionLog(tmp_path / "live")
+    for i, age in enumerate((50, 40, 1, 0)):
+        log.append(prediction_row(i, now=TODAY - timedelta(days=age)))
+    sync = make_sync(log, retention_days=30, compact=False, squash_history=True)
+    assert sync.start() and sync.push_now()
+    revisions = hub.revisions(REPO)
+    assert len(revisions) == 1  # push + retention commit, then squashed into one
+    for n, snapshot in enumerate(revisions):
+        folder = tmp_path / f"rev-{n}"
+        for rel, content in snapshot.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_bytes(content)
+        assert sorted(read_log([folder]).predictions["request_id"]) == ["req-2", "req-3"]
+    assert sorted(read_log([tmp_path / "live"]).predictions["request_id"]) == ["req-2", "req-3"]
+
+
+def test_compact_cli_compacts_local_folders(
+    tmp_path: Path, prediction_row: RowFactory, rejection_row: RowFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitoring.compact import main
+
+    root = tmp_path / "live"
+    write_days(root, prediction_row, rejection_row, days=1).close()
+    before = read_log([root])
+    assert main(["--log-dir", str(root), "--history-dir", str(tmp_path / "history")]) == 0
+    out = capsys.readouterr().out
+    assert "2 day-file(s)" in out and "predictions-" in out
+    assert len(list(root.glob("date=*/*.parquet"))) == 2
+    assert_same(before, read_log([root]))
