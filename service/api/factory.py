@@ -16,6 +16,7 @@ from service.api.outcomes_routes import outcome_schemas, outcomes_router
 from service.api.pool import BatchPool
 from service.api.problems import install_error_handlers
 from service.api.scoring_routes import scoring_router
+from service.api.swagger import install_swagger
 from service.scoring import ScoringService
 from service.settings import Settings
 
@@ -38,7 +39,7 @@ def create_api(
         title="Crédit Express scoring API",
         version=service.model.version,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # served by install_swagger from local assets
         redoc_url=None,
     )
     token = BearerToken(settings.token)
@@ -62,4 +63,5 @@ def create_api(
             return schema
 
         api.openapi = openapi  # type: ignore[method-assign]
+    install_swagger(api, title=api.title)
     return api

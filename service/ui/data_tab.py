@@ -23,12 +23,26 @@ SHOWN_COLUMNS = (
 )
 
 
+def shown_path(path: str | Path, roots: dict[str, Path]) -> str:
+    """A shard's path relative to its log folder ("live/…", "history/…"): the server's own layout is not the
+    reader's business, and absolute paths carry the host's directory names."""
+    for name, root in roots.items():
+        try:
+            return f"{name}/{Path(path).resolve().relative_to(root.resolve()).as_posix()}"
+        except ValueError:
+            continue
+    return Path(path).name
+
+
 def _snapshot(prediction_log: Any, hub: Any, history_dir: Path) -> tuple[str, pd.DataFrame, pd.DataFrame]:
     summary = prediction_log.summary(latest=25, history_dir=history_dir)
     status = hub.status()
     latest = pd.DataFrame(summary.latest)
     latest = latest[[c for c in SHOWN_COLUMNS if c in latest.columns]] if not latest.empty else latest
-    shards = pd.DataFrame([{"shard": s.path, "rows": s.rows, "bytes": s.bytes} for s in summary.shards])
+    roots = {"live": Path(prediction_log.directory), "history": Path(history_dir)}
+    shards = pd.DataFrame(
+        [{"shard": shown_path(s.path, roots), "rows": s.rows, "bytes": s.bytes} for s in summary.shards]
+    )
     rows = int(shards["rows"].sum()) if not shards.empty else 0
     per_1000 = summary.total_bytes / rows * 1000 if rows else 0
     if status.get("enabled"):

@@ -18,21 +18,26 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
 @pytest.fixture(scope="module")
-def page(server) -> Iterator:
+def browser(server) -> Iterator:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is required for the browser tests: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(server.url + "/")
-        yield page
-        context.close()
-        browser.close()
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, server) -> Iterator:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server.url + "/")
+    yield page
+    context.close()
 
 
 def test_fill_the_form_and_read_the_decision(page):
@@ -148,6 +153,8 @@ def test_production_data_view(page, server):
     summary = page.locator("#data-summary")
     page.wait_for_function("document.querySelector('#data-summary')?.innerText.includes('rows in')")
     assert re.search(r"\d+ rows in \d+ shards", summary.inner_text())
+    text = page.locator("body").inner_text()
+    assert str(server.folder) not in text and "live/" in text  # shard paths relative to the log folder
     page.screenshot(path=str(SHOTS / "production_data.png"), full_page=True)
 
 
@@ -163,3 +170,25 @@ def test_model_tab(page, client):
 
 def test_chromium_is_debian_s(page):
     assert shutil.which("chromium") == CHROMIUM
+
+
+def test_api_docs_render_without_internet(browser, server):
+    """/docs lists the operations with every request outside the service refused (no CDN reachable)."""
+    outside: list[str] = []
+
+    def only_local(route) -> None:
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context.route("**/*", only_local)
+    page = context.new_page()
+    page.goto(server.url + "/docs")
+    page.locator(".opblock").first.wait_for(timeout=30_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/v1/score" in [p.strip().replace("\u200b", "") for p in paths]
+    assert outside == []  # nothing was even asked of the internet
+    context.close()

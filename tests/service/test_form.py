@@ -91,3 +91,12 @@ def test_refusals_name_the_form_field_and_its_unit() -> None:
 def test_validation_problems_in_form_words(field: str, kind: str, words: str) -> None:
     assert form_message(Problem(field, kind, "API words")).startswith(words)
     assert field not in BY_NAME or field not in form_message(Problem(field, kind, "API words"))
+
+
+def test_shard_paths_are_shown_relative_to_their_log_folder(tmp_path) -> None:
+    from service.ui.data_tab import shown_path
+
+    roots = {"live": tmp_path / "predictions", "history": tmp_path / "history"}
+    assert shown_path(tmp_path / "predictions" / "2026-12-01" / "host-1.jsonl", roots) == "live/2026-12-01/host-1.jsonl"
+    assert shown_path(tmp_path / "history" / "a.jsonl", roots) == "history/a.jsonl"
+    assert shown_path("/elsewhere/secret/b.jsonl", roots) == "b.jsonl"
