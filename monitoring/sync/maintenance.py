@@ -8,6 +8,10 @@ The commit adds each day's Parquet file and deletes the shards it holds, and del
 expired days, all in one `create_commit`: every revision of the dataset holds each row exactly once.
 Local sources are deleted only after that commit succeeded. A failure leaves the compacted file and
 its sources side by side on disk (readers skip the sources) and the next run retries.
+
+One compacting process per dataset is assumed (the Space: one replica). A shard another replica
+pushed for a day, and that this process never pulled, stays on the Hub as JSON Lines beside the
+Parquet: no row is lost or doubled, the day is just not fully compacted.
 """
 
 from __future__ import annotations

@@ -63,8 +63,9 @@ def _snapshot(prediction_log: Any, hub: Any, history_dir: Path) -> tuple[str, pd
 
 def build_data_tab(tab: gr.Tab, prediction_log: Any, hub: Any, *, history_dir: Path) -> None:
     gr.Markdown(
-        "Every scoring request is appended to the prediction log (JSON Lines, one shard per process "
-        "and day) and pushed to the Hugging Face dataset when the sync is enabled."
+        "Every scoring request is appended to the prediction log (JSON Lines, a new shard after each "
+        "push; past days compacted into one Parquet file per day) and pushed to the Hugging Face "
+        "dataset when the sync is enabled."
     )
     refresh = gr.Button("Refresh", size="sm", elem_id="data-refresh")
     summary = gr.Markdown(elem_id="data-summary")

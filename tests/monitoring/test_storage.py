@@ -311,3 +311,26 @@ def test_compact_cli_compacts_local_folders(
     assert "2 day-file(s)" in out and "predictions-" in out
     assert len(list(root.glob("date=*/*.parquet"))) == 2
     assert_same(before, read_log([root]))
+
+
+def test_a_failed_hub_commit_keeps_both_sides_and_the_next_run_finishes(
+    tmp_path: Path, hub: StandInHub, make_sync: SyncFactory, prediction_row: RowFactory, rejection_row: RowFactory
+) -> None:
+    root = tmp_path / "live"
+    log = write_days(root, prediction_row, rejection_row, days=1)
+    sync = make_sync(log, compact=False)
+    assert sync.start() and sync.push_now()  # every shard on the Hub, nothing compacted yet
+    before = read_log([root])
+    sync.compact = True
+    hub.fail(status=503, routes={"commit"})
+    with pytest.raises(Exception, match="503"):
+        sync.maintain_now()
+    assert list(root.glob("date=*/*.parquet")) and len(list(root.glob("date=*/*.jsonl"))) == 16  # both kept
+    assert_same(before, read_log([root]))  # and read once
+    assert not any(p.endswith(".parquet") for p in hub.files(REPO))
+    hub.recover()
+    result = sync.maintain_now()
+    assert result.commit and len(result.compacted) == 2
+    assert len(list(root.glob("date=*/*.jsonl"))) == 8  # today's only
+    assert_same(before, read_log([root]))
+    assert_same(before, read_log([pulled(hub, tmp_path / "remote")]))
