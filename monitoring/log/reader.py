@@ -104,6 +104,7 @@ def read_log(
     start, end = _as_utc(start), _as_utc(end)
     found = {r: p for r, p in shard_paths([Path(d) for d in dirs]).items() if _in_window(p, start, end)}
     cache = cache or ReadCache()
+    cache.forget_missing()  # compaction and retention delete shards: never keep their tables alive
     schemas = {kind: file_schema(kind, tolerant=True) for kind in WINDOWED_KINDS}
     parsed: dict[str, list[_Parsed]] = {kind: [] for kind in WINDOWED_KINDS}
     found = {r: p for r, p in found.items() if shard_kind(p) in WINDOWED_KINDS}

@@ -334,3 +334,18 @@ def test_a_failed_hub_commit_keeps_both_sides_and_the_next_run_finishes(
     assert len(list(root.glob("date=*/*.jsonl"))) == 8  # today's only
     assert_same(before, read_log([root]))
     assert_same(before, read_log([pulled(hub, tmp_path / "remote")]))
+
+
+def test_the_shared_cache_lets_go_of_compacted_shards(
+    tmp_path: Path, prediction_row: RowFactory, rejection_row: RowFactory
+) -> None:
+    from monitoring.log.reader import ReadCache
+
+    root = tmp_path / "live"
+    write_days(root, prediction_row, rejection_row, days=1).close()
+    cache = ReadCache()
+    before = read_log([root], cache=cache)
+    assert len(cache._entries) == 16
+    compact_local([root], out_root=root, before=TODAY.date())
+    assert_same(before, read_log([root], cache=cache))
+    assert len(cache._entries) == 8 + 2  # today's shards and the two Parquet files, no deleted source
