@@ -20,8 +20,9 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PIP) install -q -c requirements.txt -r requirements-dev.txt
 	touch $@
 
+# A laptop's demo: open (announced in the log) unless API_TOKEN is set; a container or Space refuses that.
 run: $(VENV)/.runtime
-	$(PY) app.py
+	OPEN_DEMO=$${OPEN_DEMO:-1} $(PY) app.py
 
 # Debian's chromium for the browser tests (Playwright must not download its own).
 browser:

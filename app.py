@@ -28,18 +28,20 @@ from monitoring.sync.scheduler import HubSync
 from scoring.errors import ModelLoadError
 from scoring.model import ScoringModel, load_model
 from scoring.predict import Scorer
-from service.api.auth import BearerToken, protect_mcp
+from service.api.auth import BearerToken
 from service.api.factory import create_api
 from service.metrics import Metrics
 from service.oplog import configure_logging
 from service.readiness import Readiness
 from service.scoring import ScoringService
+from service.security import secure_app, server_options
 from service.settings import Settings
 from service.ui import fastpath
 from service.ui.blocks import PRODUCT, build_ui
 from service.ui.data_tab import build_data_tab
 from service.ui.monitoring_tab import build_monitoring_tab
 from service.ui.outcomes_tab import build_outcomes_tab
+from service.ui.roles import show_tabs_by_role
 from service.ui.sessions import GradioSessionJanitor
 
 log = logging.getLogger("app")
@@ -67,11 +69,17 @@ def build_app(settings: Settings) -> FastAPI:
     )
     outcomes = _outcome_store(settings, prediction_log)
     api = create_api(service, settings=settings, readiness=readiness, outcomes=outcomes)
-    blocks = _build_blocks(settings, service, monitoring, prediction_log, hub, outcomes)
+    token = BearerToken(settings.token, settings.analyst)
+    analyst_tabs: list[gr.Tab] = []
+    blocks = _build_blocks(settings, service, monitoring, prediction_log, hub, outcomes, analyst_tabs=analyst_tabs)
+    reveal = show_tabs_by_role(blocks, analyst_tabs, token)
     janitor = GradioSessionJanitor(blocks, gauges=service.metrics.gauges)
     api.router.lifespan_context = _lifespan(janitor, monitoring, hub, prediction_log)
-    app = _mount_ui(api, blocks, BearerToken(settings.token), max_file_size=settings.max_upload_bytes)
+    app = _mount_ui(api, blocks, token, max_file_size=settings.max_upload_bytes)
     _fast_gradio_calls(settings, blocks, app, gauges=service.metrics.gauges)
+    secure_app(
+        app, blocks, token=token, service=service, settings=settings, analyst_tabs=analyst_tabs, reveal_fns=reveal
+    )
     log.info("app built", extra={"seconds": round(time.perf_counter() - started, 3)})
     return app
 
@@ -147,8 +155,13 @@ def _build_blocks(
     prediction_log: PredictionLog,
     hub: HubSync,
     outcomes: OutcomeStore,
+    *,
+    analyst_tabs: list[gr.Tab],
 ) -> gr.Blocks:
+    """The UI; the tabs of the analyst role (monitoring, outcomes, personal data) are collected in `analyst_tabs`."""
+
     def monitoring_tab(tab: gr.Tab) -> None:
+        analyst_tabs.append(tab)
         build_monitoring_tab(
             tab,
             monitoring.runner,
@@ -157,7 +170,12 @@ def _build_blocks(
         )
 
     def data_tab(tab: gr.Tab) -> None:
+        analyst_tabs.append(tab)
         build_data_tab(tab, prediction_log, hub, history_dir=settings.history_dir)
+
+    def outcomes_tab(tab: gr.Tab) -> None:
+        analyst_tabs.append(tab)
+        build_outcomes_tab(outcomes, max_rows=settings.max_outcome_rows)
 
     return build_ui(
         service,
@@ -165,10 +183,10 @@ def _build_blocks(
         concurrency=settings.gradio_concurrency,
         extra_tabs=[
             ("Monitoring", monitoring_tab),
-            ("Outcomes", lambda _tab: build_outcomes_tab(outcomes, max_rows=settings.max_outcome_rows)),
+            ("Outcomes", outcomes_tab),
             ("Production data", data_tab),
         ],
-        logout=settings.token is not None,
+        logout=settings.token is not None or settings.analyst is not None,
         max_upload_bytes=settings.max_upload_bytes,
         upload_ttl_s=settings.upload_ttl_s,
     )
@@ -210,13 +228,15 @@ def _mount_ui(api: FastAPI, blocks: gr.Blocks, token: BearerToken, *, max_file_s
     """Serve the Blocks (UI, Gradio API, MCP) under the REST API; the token is the UI password and guards MCP."""
     if not token.required:
         log.warning("API_TOKEN is not set: the API and the UI are OPEN to anyone who can reach them (demo mode)")
+    elif token.analyst is None:
+        log.warning("ANALYST_TOKEN is not set: the Monitoring and Production data tabs are shown to no one")
     app = gr.mount_gradio_app(
         api,
         blocks,
         path="/",
-        auth=(lambda _user, password: token.matches(password)) if token.required else None,
-        auth_message=f"**{PRODUCT}** (Prêt à Dépenser). Log in with any user name and the service's API token"
-        " as the password."
+        auth=token.login if token.required else None,
+        auth_message=f"**{PRODUCT}** (Prêt à Dépenser). Log in with any user name and the API token to score;"
+        " as `analyst` with the analyst token to see the monitoring and production data too."
         if token.required
         else None,
         enable_monitoring=False,
@@ -226,21 +246,35 @@ def _mount_ui(api: FastAPI, blocks: gr.Blocks, token: BearerToken, *, max_file_s
         show_error=True,
         max_file_size=max_file_size,
     )
-    protect_mcp(app, token)
     return app
 
 
 def main() -> int:
     settings = Settings()
-    secrets = [s.get_secret_value() for s in (settings.api_token, settings.hf_token, settings.log_id_salt) if s]
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.api_token, settings.analyst_token, settings.hf_token, settings.log_id_salt)
+        if s
+    ]
     configure_logging(settings.log_level, secrets=secrets)
+    refusal = settings.open_refusal()
+    if refusal:
+        log.error("cannot start: %s", refusal)
+        sys.stderr.write(f"cannot start: {refusal}\n")
+        return 2
     try:
         app = build_app(settings)
     except ModelLoadError as exc:
         log.error("cannot start: the model did not load", extra={"reason": str(exc)})
         return 2
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5, access_log=False
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+        access_log=False,
+        **server_options(settings),
     )
     return 0
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +26,29 @@ from monitoring.alerts.model import SEVERITY_RANK, Alert
 logger = logging.getLogger(__name__)
 
 _STOP = object()
+_SCHEME = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{1,15}):/{2}")
+
+
+def slack_escape(text: str) -> str:
+    """Text that a Slack-compatible receiver shows as it is: no mention, link or markup of the caller's.
+
+    `&`, `<` and `>` become entities (so `<!channel>` and `<https://x|label>` are inert), control
+    characters are dropped, and a URL scheme is broken (`https://` -> `https[:]//`) so no bare link is
+    auto-linked either.
+    """
+    text = "".join(ch for ch in str(text) if ch.isprintable() or ch == " ")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SCHEME.sub(lambda m: m.group(1) + "[:]//", text)
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return slack_escape(value)
+    if isinstance(value, dict):
+        return {slack_escape(str(k)): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value
 
 
 class WebhookNotifier:
@@ -95,9 +119,10 @@ class WebhookNotifier:
         return 1
 
     def payload(self, alert: Alert) -> dict[str, Any]:
+        """Slack-compatible message; every text escaped, since alert texts quote what callers sent."""
         return {
-            "text": f"[{alert.severity.upper()}] {self.service}: {alert.message}",
-            "alert": alert.as_dict(),
+            "text": slack_escape(f"[{alert.severity.upper()}] {self.service}: {alert.message}"),
+            "alert": _escaped(alert.as_dict()),
         }
 
     def _ensure_worker(self) -> None:

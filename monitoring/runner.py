@@ -52,8 +52,27 @@ def _quiet_worker() -> None:
         threadpool_limits(1, user_api="blas")
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
         pass
-    if multiprocessing.parent_process() is not None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
         os.nice(10)  # per process: only ever applied inside the dedicated worker process
+        _die_with(parent.pid)
+
+
+def _die_with(parent_pid: int | None, *, every_s: float = 1.0) -> None:
+    """Exit this worker as soon as its parent is gone (SIGKILL, crash): never an orphan holding memory.
+
+    Linux's PR_SET_PDEATHSIG would fire when the *thread* that spawned us ends, which in a web server is
+    any worker thread, so a daemon thread polls the parent pid instead (re-parenting changes getppid()).
+    """
+    if parent_pid is None:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(every_s)
+        os._exit(0)  # no cleanup to run: the worker holds no file the parent relies on
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 @dataclass(slots=True)
@@ -140,7 +159,17 @@ class AnalysisRunner:
                 time.sleep(0.01)
         return self.latest()
 
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+    def close(self, timeout: float = 1.5) -> None:
+        """Stop the worker: queued jobs cancelled, a running one given `timeout` s, then the process ended."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        processes = list(getattr(executor, "_processes", {}).values())  # a ProcessPoolExecutor's workers
+        executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.terminate()  # an analysis in flight is only a cache of the log: nothing is lost
+                process.join(2)
+        executor.shutdown(wait=True)

@@ -20,6 +20,7 @@ class Metrics:
         self._latency_sum: Counter[str] = Counter()
         self._predictions: Counter[tuple[str, str]] = Counter()
         self._errors: Counter[tuple[str, str]] = Counter()
+        self._unauthenticated: Counter[str] = Counter()
         self.gauges: dict[str, float] = {}
 
     def observe_latency(self, channel: str, ms: float) -> None:
@@ -35,6 +36,11 @@ class Metrics:
     def count_error(self, channel: str, kind: str) -> None:
         with self._lock:
             self._errors[(channel, kind)] += 1
+
+    def count_unauthenticated(self, door: str) -> None:
+        """A request refused for a missing or wrong secret (its log row is sampled, this count is not)."""
+        with self._lock:
+            self._unauthenticated[door] += 1
 
     def render(self) -> str:
         with self._lock:
@@ -63,6 +69,13 @@ class Metrics:
             ]
             lines += [
                 f'scoring_errors_total{{channel="{c}",kind="{k}"}} {n}' for (c, k), n in sorted(self._errors.items())
+            ]
+            lines += [
+                "# HELP scoring_unauthenticated_total Requests refused for a missing or wrong secret, by door.",
+                "# TYPE scoring_unauthenticated_total counter",
+            ]
+            lines += [
+                f'scoring_unauthenticated_total{{door="{d}"}} {n}' for d, n in sorted(self._unauthenticated.items())
             ]
             for name, value in sorted(self.gauges.items()):
                 lines += [f"# TYPE {name} gauge", f"{name} {value}"]

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+# anything that looks like a file system path, in an error text shown to anyone
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][\w.\-=@+~ ]*){2,}")
+
+
+def _scrubbed(text: Any) -> Any:
+    return _PATH.sub("<path>", text) if isinstance(text, str) else text
 
 
 @dataclass(frozen=True)
@@ -17,13 +28,28 @@ class Readiness:
     log_write_policy: str  # "refuse" or "serve" (LOG_WRITE_POLICY)
 
     def __call__(self) -> dict[str, Any]:
-        health = asdict(self.log_health())
+        try:
+            health = asdict(self.log_health())
+            hub_state = {k: v for k, v in self.hub_status().items() if k != "repo_id"}
+        except OSError as exc:  # ENOTDIR, EACCES, EIO on the log folder or its ledger: not ready, said cleanly
+            log.error("readiness probe failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            return self._not_ready(f"{type(exc).__name__}: {exc.strerror or 'the prediction log is unreachable'}")
         health.pop("directory", None)
-        hub_state = {k: v for k, v in self.hub_status().items() if k != "repo_id"}
+        health["last_error"] = _scrubbed(health.get("last_error"))
+        hub_state["last_error"] = _scrubbed(hub_state.get("last_error"))
         return {
             "ready": health["writable"] or self.log_write_policy == "serve",
             "model_version": self.model_version,
             "log": health,
             "log_write_policy": self.log_write_policy,
             "hub": hub_state,
+        }
+
+    def _not_ready(self, reason: str) -> dict[str, Any]:
+        return {
+            "ready": self.log_write_policy == "serve",
+            "model_version": self.model_version,
+            "log": {"writable": False, "last_error": reason},
+            "log_write_policy": self.log_write_policy,
+            "hub": {},
         }

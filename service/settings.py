@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from monitoring.alerts.rules import AlertRules, parse_opening_hours
 from monitoring.sync.config import HubSyncConfig
 
+CONTAINER_MARKERS = ("/.dockerenv", "/run/.containerenv")  # written by Docker and by podman
+
 
 def _default_replica_id() -> str:
     # Host name + pid + start time: unique per process, so two replicas never share a log shard.
@@ -27,7 +29,23 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - a container must listen on every interface
     port: int = Field(7860, ge=1, le=65535)
     model_dir: Path = Path("model")
-    api_token: SecretStr | None = None
+    api_token: SecretStr | None = None  # the scoring role: form, REST, Gradio API, MCP
+    analyst_token: SecretStr | None = None  # the analyst role: also Monitoring, Production data, outcomes
+    # failed logins/tokens per client address: after auth_max_failures in auth_failure_window_s, 429 for auth_block_s
+    auth_max_failures: int = Field(10, ge=1)
+    auth_failure_window_s: float = Field(60, gt=0)
+    auth_block_s: float = Field(60, gt=0)
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For names the client (uvicorn)
+    # slow clients: time to send the headers, the body; idle keep-alive; connections + tasks (503 beyond)
+    header_timeout_s: float = Field(10, gt=0)
+    body_timeout_s: float = Field(30, gt=0)
+    keep_alive_s: float = Field(5, gt=0)
+    max_connections: int = Field(256, ge=1)
+    # Without a token the service is open to anyone; on a Space or in a container it then refuses to
+    # start unless OPEN_DEMO=1 asks for that explicitly (a laptop's `make run` stays open, announced).
+    open_demo: bool = False
+    space_id: str | None = None  # set by Hugging Face on a Space
+    container: str | None = None  # set by podman/systemd-nspawn inside a container
 
     prediction_log_dir: Path = Path("data/predictions")
     history_dir: Path = Path("data/history")
@@ -81,7 +99,7 @@ class Settings(BaseSettings):
     # Training (`python -m scoring.train`), not the service: where runs and registered models go.
     mlflow_tracking_uri: str = "sqlite:///mlflow.db"
 
-    @field_validator("api_token", "hf_token", "log_id_salt", "alert_webhook_url", mode="before")
+    @field_validator("api_token", "analyst_token", "hf_token", "log_id_salt", "alert_webhook_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -89,6 +107,25 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.api_token.get_secret_value() if self.api_token else None
+
+    @property
+    def analyst(self) -> str | None:
+        return self.analyst_token.get_secret_value() if self.analyst_token else None
+
+    @property
+    def deployed(self) -> bool:
+        """On a Space or in a container (Docker's /.dockerenv, podman's /run/.containerenv)."""
+        return bool(self.space_id or self.container or any(Path(m).exists() for m in CONTAINER_MARKERS))
+
+    def open_refusal(self) -> str | None:
+        """Why the service must not start open here, or None when it may."""
+        if self.token or self.analyst or self.open_demo or not self.deployed:
+            return None
+        where = "a Hugging Face Space" if self.space_id else "a container"
+        return (
+            f"API_TOKEN is not set on {where}: refusing to serve applicants' data to anyone. "
+            "Set API_TOKEN (the Space's secrets), or OPEN_DEMO=1 for an explicitly open demo."
+        )
 
     @property
     def hub_enabled(self) -> bool:

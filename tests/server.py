@@ -86,6 +86,7 @@ def start_server(
         "PYTHONUNBUFFERED": "1",
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_DISABLE_TELEMETRY": "1",
+        "OPEN_DEMO": "1",  # tests run in containers too; a token-less test server is an explicit open demo
         **(env or {}),
     }
     process = subprocess.Popen(  # noqa: S603 - our own entry point

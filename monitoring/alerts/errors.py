@@ -114,6 +114,18 @@ def _rejection_alert(
     )
 
 
+# Unauthenticated traffic is anyone's to send (a scanner, a stale client): it pages only once it has lasted
+# this many windows in a row, not on one burst. Its log rows are sampled at the door anyway.
+PERSISTENT_ONLY = {"auth": 3}
+
+
+def _persists(part: pd.DataFrame, totals: pd.Series, *, windows: int, rules: AlertRules) -> bool:
+    """Whether the rejections of `part` were above the wave rate in each of the last `windows` windows."""
+    span = range(windows)
+    rates = part.groupby("w").size().reindex(span, fill_value=0) / totals.reindex(span).replace(0, np.nan)
+    return bool((rates.fillna(0) >= rules.error_min_rate).all())
+
+
 def _wave_title(kind: str, fld: str, rate: float) -> str:
     if fld == "-":  # errors about the request as a whole (auth, size, JSON) name no field
         return f"Wave of {kind}: {rate:.1%} of requests rejected with the same error"
@@ -167,6 +179,8 @@ def detect_errors(log: Any, *, now: datetime, rules: AlertRules) -> list[Alert]:
             min_rate=rules.error_min_rate,
             rules=rules,
         )
+        if spike and kind in PERSISTENT_ONLY:
+            spike = spike if _persists(part, totals, windows=PERSISTENT_ONLY[str(kind)], rules=rules) else None
         if spike:
             waves.append(
                 _rejection_alert(
@@ -181,6 +195,7 @@ def detect_errors(log: Any, *, now: datetime, rules: AlertRules) -> list[Alert]:
                     check=_wave_check(str(kind), str(fld)),
                 )
             )
+    client = client[~client["error_kind"].isin(list(PERSISTENT_ONLY))]  # judged by their own wave only
     spike = _rate_spike(
         client.groupby("w").size(), totals, min_count=rules.error_min_count, min_rate=rules.error_min_rate, rules=rules
     )

@@ -105,7 +105,8 @@ class PredictionLog:
             shard = self._shard_for(kind, day)
             written = os.write(shard.fd, data)  # O_APPEND: one write is one contiguous, unshared range
         except OSError as exc:
-            self._fail(kind, f"{type(exc).__name__}: {exc}")
+            # the reason without the file name: health() is shown on the open /readyz
+            self._fail(kind, f"{type(exc).__name__}: {exc.strerror or exc}")
             raise LogWriteError(f"cannot write the prediction log in {self.directory}: {exc}") from exc
         shard.size += written
         if written != len(data):

@@ -104,9 +104,10 @@ class PushLedger:
                 self._state = PushState(**orjson.loads(self.path.read_bytes()))
             except FileNotFoundError:
                 self._state = PushState()
-            except (ValueError, TypeError):
-                # A damaged ledger must not stop the service; forgetting it only makes retention keep more.
-                logger.warning("prediction log: unreadable push ledger %s, starting a new one", self.path)
+            except (ValueError, TypeError, OSError) as exc:
+                # A damaged or unreachable ledger (ENOTDIR, EACCES, EIO) must not stop the service;
+                # forgetting it only makes retention keep more.
+                logger.warning("prediction log: unreadable push ledger %s (%s), starting a new one", self.path, exc)
                 self._state = PushState()
         return self._state
 

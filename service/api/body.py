@@ -15,6 +15,7 @@ from scoring.validation import NonFinite
 from service.api.problems import RequestRefused
 
 JSON_TYPES = ("application/json", "application/problem+json")
+MAX_DEPTH = 32  # an application is 2 levels deep, a batch 3: anything near this is an attack
 
 
 class _DuplicateKey(ValueError):
@@ -49,7 +50,21 @@ def decode_json(body: bytes) -> Any:
         raise RequestRefused(400, "invalid_json", "the JSON is nested too deeply") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise RequestRefused(400, "invalid_json", f"the body is not valid JSON ({str(exc)[:120]})") from exc
+    if _too_deep(value):
+        raise RequestRefused(400, "invalid_json", f"the JSON is nested deeper than {MAX_DEPTH} levels")
     return value
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether containers nest past MAX_DEPTH (iterative: a deep document must not recurse here either)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from monitoring.outcomes.store import OutcomeStore
-from service.api.auth import BearerToken
+from service.api.auth import ANALYST, BearerToken
 from service.api.docs import install_openapi
 from service.api.model_routes import model_router
 from service.api.ops_routes import ops_router
@@ -42,14 +42,16 @@ def create_api(
         docs_url=None,  # served by install_swagger from local assets
         redoc_url=None,
     )
-    token = BearerToken(settings.token)
+    token = BearerToken(settings.token, settings.analyst)
     # open (demo) mode adds no dependency at all: the scoring path pays nothing for an absent check
     protected = [Depends(token)] if token.required else []
     pool = BatchPool(workers=settings.batch_workers, queue=settings.batch_queue)
     api.state.batch_pool = pool
     api.include_router(scoring_router(service, settings=settings, dependencies=protected, pool=pool))
     if outcomes is not None:
-        api.include_router(outcomes_router(outcomes, settings=settings, dependencies=protected))
+        # outcomes are the analyst role's (issue 14 item 10): a scoring token gets 403
+        analyst = [Depends(token.for_role(ANALYST))] if token.required else []
+        api.include_router(outcomes_router(outcomes, settings=settings, dependencies=analyst))
     api.include_router(model_router(service.model, dependencies=protected))
     api.include_router(ops_router(service.metrics, readiness=readiness, protected=protected))
     install_error_handlers(api, service)

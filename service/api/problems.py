@@ -65,6 +65,8 @@ def install_error_handlers(api: FastAPI, service: ScoringService) -> None:
 
     @api.exception_handler(RequestRefused)
     async def refused(request: Request, exc: RequestRefused) -> JSONResponse:
+        if exc.kind == "auth":  # counted and sampled into the log by the throttle, not one row per 401
+            return problem_response(exc.status, [exc.problem()], headers=AUTH_HEADERS)
         service.reject(
             exc.message,
             channel=channel_of(request),

@@ -7,10 +7,13 @@ from typing import Any
 import gradio as gr
 
 from scoring.errors import InvalidInput, ServiceUnavailable
+from service.ui.api_guard import record_problems
 
 
 def as_gradio_error(exc: InvalidInput | ServiceUnavailable) -> gr.Error:
+    """The error a handler raises; on /gradio_api/run the guard answers it as a 422 with the problems."""
     if isinstance(exc, InvalidInput):
+        record_problems(exc.problems)
         lines = [f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems[:10]]
         return gr.Error("Invalid application — " + " | ".join(lines), print_exception=False)
     return gr.Error(str(exc), print_exception=False)

@@ -327,3 +327,24 @@ def test_rules_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert rules.slo_p95_ms == 7 and rules.window == timedelta(minutes=5)
     assert (rules.opening_days, rules.opening_start, rules.opening_end) == ((0, 2), time(9, 0), time(12, 30))
     assert rules.slo_p99_ms == RULES.slo_p99_ms  # what the environment does not set keeps the default
+
+
+def _auth_burst(minutes: int) -> list[Event]:
+    """Unauthenticated requests (one sampled row in two requests) over the last `minutes` minutes."""
+    extra = [
+        Event(NOW - timedelta(seconds=s), error_kind="auth", field=None, http_status=401)
+        for s in range(5, minutes * 60, 20)
+    ]
+    return normal_events() + extra
+
+
+def test_a_burst_of_unauthenticated_requests_does_not_page(tmp_path: Path) -> None:
+    """Issue 14 item 4: one window of 401s (a scanner, /metrics without a token) is no incident."""
+    assert keys(detect(tmp_path, _auth_burst(10))) == []
+
+
+def test_unauthenticated_requests_that_persist_do_page(tmp_path: Path) -> None:
+    """...but 401s lasting three windows (45 min) in a row do: a client's token was rotated or expired."""
+    alerts = detect(tmp_path, _auth_burst(50))
+    assert keys(alerts) == ["errors:auth:-"]
+    assert "auth" in alerts[0].title

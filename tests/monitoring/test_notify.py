@@ -141,3 +141,29 @@ def test_a_full_queue_drops_rather_than_blocks(clock: FakeClock) -> None:
     gate.set()
     assert notifier.flush()
     notifier.close()
+
+
+HOSTILE_FIELD = "<!channel> <https://evil.example/login|Log in again> & <@U123>"
+
+
+def test_caller_text_in_an_alert_cannot_mention_or_link(receiver: Receiver, clock: FakeClock) -> None:
+    """Issue 14 item 5: an unknown field's name (caller text) reaches the message inert."""
+    from monitoring.alerts.errors import _wave_check, _wave_title
+
+    wave = Alert(
+        key=f"errors:unknown_field:{HOSTILE_FIELD}",
+        kind="errors",
+        severity="critical",
+        title=_wave_title("unknown_field", HOSTILE_FIELD, 0.4),
+        check=_wave_check("unknown_field", HOSTILE_FIELD),
+        subject=HOSTILE_FIELD,
+    )
+    notifier = WebhookNotifier(receiver.url, cooldown_s=900, clock=clock)
+    assert notifier.notify([wave]) == 1 and notifier.flush()
+    (body,) = receiver.bodies
+    sent = json.dumps(body)
+    for live in ("<!channel>", "<https://", "<@U123>", "https://evil"):
+        assert live not in sent, live
+    assert "&lt;!channel&gt;" in body["text"] and "evil.example/login" in body["text"]  # shown, not acted on
+    assert body["alert"]["subject"].startswith("&lt;!channel&gt;")
+    notifier.close()

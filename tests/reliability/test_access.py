@@ -41,6 +41,7 @@ def secured(tmp_path_factory, hub):
         tmp,
         env={
             "API_TOKEN": TOKEN,
+            "AUTH_MAX_FAILURES": "1000",  # these tests send many wrong tokens on purpose; throttling: tests/security
             "LOG_ID_SALT": SALT,
             "HF_DATASET_REPO": REPO,
             "HF_TOKEN": HF_TOKEN,

@@ -129,7 +129,9 @@ def test_token_is_required_on_the_api_and_metrics_only(service: ScoringService, 
     assert api.post("/api/v1/score", json=EXAMPLE_LOW_RISK, headers=good).json()["decision"] == "approve"
     assert "scoring_errors_total" in api.get("/metrics", headers=good).text
     kinds = [r.get("error_kind") for r in logged(log_dir)]
-    assert kinds.count("auth") == 5 and kinds.count(None) == 1  # five refusals, one scored row
+    # a 401 writes no row here: the auth throttle in front of every door counts it and samples the rows
+    # (one per door and minute, tests/security/test_roles_live.py), so a flood cannot fill the disk
+    assert kinds.count("auth") == 0 and kinds.count(None) == 1
 
 
 def test_mcp_routes_need_the_same_token() -> None:
