@@ -21,6 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+try:
+    from scripts import space_secrets
+except ImportError:  # run as `python scripts/deploy_space.py`: its folder is on sys.path
+    import space_secrets  # type: ignore[no-redef]
 from huggingface_hub.utils import filter_repo_objects
 from huggingface_hub.utils._paths import DEFAULT_IGNORE_PATTERNS
 
@@ -201,8 +206,16 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"deploy: refusing to deploy without {', '.join(missing)}", file=sys.stderr)
         return 2
+    refusal = space_secrets.open_service_refusal(os.environ)  # issue 14 item 11
+    if refusal:
+        print(f"deploy: {refusal}", file=sys.stderr)
+        return 2
     url = deploy(root, space_id=args.space_id, message=args.message, create=args.create)
     print(f"deployed {len(selection.included)} files to {args.space_id}: {url}")
+    from huggingface_hub import HfApi
+
+    names = space_secrets.set_space_secrets(HfApi(), args.space_id, os.environ)
+    print(f"Space secrets and variables set: {', '.join(names)}")
     return 0
 
 
