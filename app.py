@@ -122,7 +122,8 @@ def _start_monitoring(
     settings: Settings, service: ScoringService, prediction_log: PredictionLog, hub: HubSync
 ) -> Monitoring:
     log_dirs = (str(settings.prediction_log_dir), str(settings.history_dir))
-    runner = AnalysisRunner(AnalysisJob(log_dirs=log_dirs, model_dir=str(settings.model_dir)))
+    job = AnalysisJob(log_dirs=log_dirs, model_dir=str(settings.model_dir), outcome_rules=settings.outcome_rules())
+    runner = AnalysisRunner(job)
     watcher = AlertWatcher(
         log_dirs=log_dirs,
         rules=settings.alert_rules(),

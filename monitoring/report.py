@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from monitoring.alerts.outcomes import OutcomeRules
 from monitoring.alerts.rules import AlertRules
 from monitoring.drift.chunking import MIN_CHUNK_ROWS, Chunking
 from monitoring.drift.result import MonitoringResult
@@ -76,6 +77,63 @@ def alerts_table(alerts: list[dict[str, Any]]) -> str:
     return f'<table class="alerts"><tr><th>severity</th><th>kind</th><th>feature</th><th>what</th></tr>{rows}</table>'
 
 
+OUTCOME_CARDS = {
+    "labelled": "rows with an outcome",
+    "coverage": "label coverage",
+    "roc_auc": "realized ROC AUC",
+    "estimated_roc_auc": "CBPE ROC AUC (same rows)",
+    "cost_per_1000": "realized cost / 1,000",
+    "estimated_cost_per_1000": "CBPE cost / 1,000 (same rows)",
+    "default_rate": "default rate among approved",
+}
+
+
+def _div(figure: Any) -> str:
+    return figure.to_html(full_html=False, include_plotlyjs=False, default_width="100%")
+
+
+def outcome_section(result: MonitoringResult) -> str:
+    """Realized vs estimated headline figures, the accepts-only warning and the outcome charts."""
+    from monitoring.outcome_plots import CAPTIONS, OUTCOME_CHARTS
+
+    outcomes = result.outcomes
+    if outcomes is None:
+        return ""
+    overall, reference = outcomes.overall, outcomes.reference
+    cards = []
+    for key, label in OUTCOME_CARDS.items():
+        value = overall.get(key)
+        shown = (
+            "—"
+            if value is None or value != value
+            else (f"{value:.1%}" if key in {"coverage", "default_rate"} else format_kpi(key, value))
+        )
+        cards.append(f'<div class="card">{html.escape(label)}<b>{html.escape(shown)}</b></div>')
+    state = (
+        ""
+        if overall["enough_labels"]
+        else (
+            f"<p class='warning'>Not enough labels: {overall['labelled']} rows with an outcome, at least "
+            f"{outcomes.rules.min_labels} needed for realized figures.</p>"
+        )
+    )
+    ref = (
+        f"Reference (accepts-only): ROC AUC {reference['roc_auc']:.3f}, cost "
+        f"{reference['cost_per_1000']:.0f} per 1,000, default rate {reference['default_rate']:.1%}."
+    )
+    charts = [
+        f'<section><div class="chart">{_div(chart(result))}</div><p class="caption">{html.escape(CAPTIONS[name])}</p>'
+        "</section>"
+        for name, chart in OUTCOME_CHARTS.items()
+    ]
+    from monitoring.drift.realized import ACCEPTS_ONLY
+
+    return (
+        f"<h2>Outcomes: realized performance</h2><p><b>{html.escape(ACCEPTS_ONLY)}</b> {html.escape(ref)}</p>{state}"
+        f'<div class="cards">{"".join(cards)}</div>{"".join(charts)}'
+    )
+
+
 def render_html(
     result: MonitoringResult,
     *,
@@ -105,18 +163,26 @@ def render_html(
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
         f"<h1>{html.escape(title)}</h1><p>{meta}</p>{kpi_cards(result.kpis)}<h2>Alerts</h2>"
-        f"{alerts_table(result.alerts if alerts is None else alerts)}<h2>Charts</h2>{''.join(sections)}</body></html>"
+        f"{alerts_table(result.alerts if alerts is None else alerts)}<h2>Charts</h2>{''.join(sections)}"
+        f"{outcome_section(result)}</body></html>"
     )
 
 
-def analyse(log_dirs: Sequence[Path], model_dir: Path, chunking: Chunking) -> MonitoringResult:
+def analyse(
+    log_dirs: Sequence[Path], model_dir: Path, chunking: Chunking, *, rules: OutcomeRules | None = None
+) -> MonitoringResult:
+    """The drift analysis and the outcome analysis (realized performance, calibration, fairness, PSI)."""
     from monitoring.drift.monitor import TOP_FEATURES, fitted_monitor
-    from monitoring.log.reader import read_log
+    from monitoring.drift.realized import calculate_with_outcomes
+    from monitoring.log.reader import read_log, read_outcomes
 
     data = read_log(list(log_dirs))
     monitor = fitted_monitor(str(model_dir), TOP_FEATURES)
-    return monitor.calculate(
+    return calculate_with_outcomes(
+        monitor,
         data.predictions,
+        outcomes=read_outcomes(list(log_dirs)),
+        rules=rules or OutcomeRules(),
         chunking=chunking,
         rejections=data.rejections,
         window={"name": "all", "start": None, "end": None},
@@ -168,8 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: no log folder found among {[str(d) for d in dirs]}", file=sys.stderr)
         return 2
     started = datetime.now()
-    result = analyse(dirs, args.model_dir, chunking)
-    alerts = all_alerts(dirs, result, rules=Settings().alert_rules())
+    settings = Settings()
+    result = analyse(dirs, args.model_dir, chunking, rules=settings.outcome_rules())
+    alerts = all_alerts(dirs, result, rules=settings.alert_rules())
     args.out.write_text(render_html(result, alerts=alerts), encoding="utf-8")
     summary = {**result.summary(), "alerts": alerts}
     args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str), encoding="utf-8")

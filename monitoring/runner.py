@@ -12,14 +12,16 @@ import multiprocessing
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from monitoring.alerts.outcomes import OutcomeRules
 from monitoring.drift.chunking import Chunking, window_bounds
 from monitoring.drift.monitor import TOP_FEATURES, fitted_monitor
+from monitoring.drift.realized import calculate_with_outcomes
 from monitoring.drift.result import MonitoringResult
-from monitoring.log.reader import SHARED_CACHE, read_log
+from monitoring.log.reader import SHARED_CACHE, ReadCache, read_log, read_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +33,28 @@ class AnalysisJob:
     log_dirs: tuple[str, ...]
     model_dir: str
     top: int = TOP_FEATURES
+    outcome_rules: OutcomeRules = field(default_factory=OutcomeRules)
+
+
+OUTCOME_CACHE = ReadCache()  # outcome shards parse with their own schema, so their own cache
 
 
 def run_job(job: AnalysisJob, window: str = "all", chunking: Chunking | None = None) -> MonitoringResult:
-    """Read the log for `window` and analyse it (what the runner's worker executes)."""
+    """Read the log for `window` (and every outcome) and analyse it (what the runner's worker executes)."""
     start, end = window_bounds(window)
     data = read_log(list(job.log_dirs), start=start, end=end, cache=SHARED_CACHE)
+    outcomes = read_outcomes(list(job.log_dirs), cache=OUTCOME_CACHE)
     monitor = fitted_monitor(job.model_dir, job.top)
     bounds = {"name": window, "start": start.isoformat() if start else None, "end": end.isoformat() if end else None}
-    return monitor.calculate(data.predictions, chunking=chunking, rejections=data.rejections, window=bounds)
+    return calculate_with_outcomes(
+        monitor,
+        data.predictions,
+        outcomes=outcomes,
+        rules=job.outcome_rules,
+        chunking=chunking,
+        rejections=data.rejections,
+        window=bounds,
+    )
 
 
 def _quiet_worker() -> None:

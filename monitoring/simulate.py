@@ -1,10 +1,15 @@
 """Production traffic simulator: sends `production_stream` applicants through the RUNNING service.
 
     python -m monitoring.simulate --url http://localhost:7860 --n 2000 --scenario income_inflation \\
-        [--via rest|gradio] [--rate 50] [--concurrency 4] [--token T] [--seed 0]
+        [--via rest|gradio] [--rate 50] [--concurrency 4] [--token T] [--seed 0] [--outcomes-after N]
 
 REST (`POST /api/v1/score`) by default, or the Gradio API (`/predict`) through gradio_client. Prints
 the client-side latency percentiles and the counts of scored, rejected and failed requests.
+
+`--outcomes-after N` then replays what happened: the TARGET of every approved applicant is posted
+(`POST /api/v1/outcomes`, or the Gradio API's `/record_outcomes`) once N later applications have
+been scored, as if a loan's outcome were known N applications after it; the last N approved loans
+have no outcome yet. Refused applicants never get one (no loan, no default): the accepts-only view.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class SimulationReport:
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
     error_samples: list[str] = field(default_factory=list)
+    answers: dict[int, dict[str, Any]] = field(default_factory=dict)  # index -> the service's answer
+    outcomes: dict[str, int] = field(default_factory=dict)  # outcome answers by status, when replayed
 
     def percentile(self, q: float) -> float | None:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
@@ -51,17 +58,24 @@ class SimulationReport:
                 + ", ".join(f"p{q} {self.percentile(q):.1f}" for q in (50, 90, 95, 99))
                 + f", mean {statistics.fmean(self.latencies_ms):.1f}, max {max(self.latencies_ms):.1f}"
             )
+        if self.outcomes:
+            out.append("outcomes: " + ", ".join(f"{k} {v}" for k, v in self.outcomes.items()))
         out += [f"  error: {e}" for e in self.error_samples[:5]]
         return out
 
 
 def payloads(n: int, *, seed: int, scenario: str) -> list[dict[str, Any]]:
     """`n` applications of the scenario as API payloads (missing fields left out, no label)."""
+    return applicants(n, seed=seed, scenario=scenario)[0]
+
+
+def applicants(n: int, *, seed: int, scenario: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """The payloads and, aside, what each applicant will do (TARGET: 1 defaults), for the outcome replay."""
     from scoring.payloads import frame_to_payloads
     from scoring.synth.generate import production_stream
 
     frame = production_stream(n, seed=seed, scenario=scenario)  # raises ValueError naming the scenarios
-    return frame_to_payloads(frame, drop=(TARGET_COLUMN, ID_COLUMN))
+    return frame_to_payloads(frame, drop=(TARGET_COLUMN, ID_COLUMN)), frame[TARGET_COLUMN].astype(int).tolist()
 
 
 def rest_sender(url: str, *, token: str | None, timeout: float = 30.0) -> Callable[[dict[str, Any]], Outcome]:
@@ -70,10 +84,10 @@ def rest_sender(url: str, *, token: str | None, timeout: float = 30.0) -> Callab
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     client = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
 
-    def send(payload: dict[str, Any]) -> Outcome:
+    def send(payload: dict[str, Any]) -> tuple[Outcome, dict[str, Any] | None]:
         response = client.post("/api/v1/score", json=payload)
         if response.status_code == 200:
-            return "ok"
+            return "ok", response.json()
         if 400 <= response.status_code < 500:
             return "rejected"
         raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
@@ -86,22 +100,25 @@ def gradio_sender(url: str, *, token: str | None) -> Callable[[dict[str, Any]], 
 
     local = threading.local()  # one client per worker thread
 
-    def send(payload: dict[str, Any]) -> Outcome:
+    def send(payload: dict[str, Any]) -> tuple[Outcome, dict[str, Any] | None]:
         if not hasattr(local, "client"):
             local.client = Client(url, auth=("user", token) if token else None, verbose=False)
         try:
-            local.client.predict(payload, False, api_name="/predict")
+            answer = local.client.predict(payload, False, api_name="/predict")
         except Exception as exc:  # gradio_client raises AppError for a gr.Error (a validation refusal)
             if type(exc).__name__ == "AppError":
-                return "rejected"
+                return "rejected", None
             raise
-        return "ok"
+        return "ok", answer if isinstance(answer, dict) else None
 
     return send
 
 
+Sender = Callable[[dict[str, Any]], Outcome | tuple[Outcome, dict[str, Any] | None]]
+
+
 def run(
-    send: Callable[[dict[str, Any]], Outcome],
+    send: Sender,
     items: Sequence[dict[str, Any]],
     *,
     concurrency: int = 4,
@@ -122,13 +139,17 @@ def run(
             if delay > 0:
                 time.sleep(delay)
         begun = time.perf_counter()
+        answer = None
         try:
-            outcome, error = send(items[index]), None
+            sent, error = send(items[index]), None
+            outcome, answer = sent if isinstance(sent, tuple) else (sent, None)
         except Exception as exc:  # a transport failure or a 5xx counts as an error, never stops the run
             outcome, error = "error", f"{type(exc).__name__}: {exc}"[:300]
         elapsed = (time.perf_counter() - begun) * 1000
         with lock:
             report.sent += 1
+            if answer is not None:
+                report.answers[index] = answer
             counter = outcome if outcome in {"ok", "rejected"} else "errors"
             setattr(report, counter, getattr(report, counter) + 1)
             if outcome != "error":
@@ -155,13 +176,57 @@ def simulate(
     token: str | None = None,
     seed: int = 0,
     progress: bool = True,
+    outcomes_after: int | None = None,
 ) -> SimulationReport:
     """The whole simulation, as the CLI runs it (also used by the notebook and the tests)."""
     if via not in {"rest", "gradio"}:
         raise ValueError("via must be 'rest' or 'gradio'")
-    items = payloads(n, seed=seed, scenario=scenario)
+    items, targets = applicants(n, seed=seed, scenario=scenario)
     send = rest_sender(url, token=token) if via == "rest" else gradio_sender(url, token=token)
-    return run(send, items, concurrency=concurrency, rate=rate, progress=progress)
+    report = run(send, items, concurrency=concurrency, rate=rate, progress=progress)
+    if outcomes_after is not None:
+        rows = matured_outcomes(report.answers, targets, after=outcomes_after)
+        report.outcomes = post_outcomes(url, rows, via=via, token=token)
+    return report
+
+
+def matured_outcomes(answers: dict[int, dict[str, Any]], targets: Sequence[int], *, after: int) -> list[dict]:
+    """The outcome of every approved application followed by at least `after` later ones (in send order)."""
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    last = len(targets) - after
+    return [
+        {"request_id": answer["request_id"], "defaulted": bool(targets[index]), "observed_at": today}
+        for index, answer in sorted(answers.items())
+        if index < last and answer.get("decision") == "approve" and answer.get("request_id")
+    ]
+
+
+def post_outcomes(
+    url: str, rows: Sequence[dict[str, Any]], *, via: str = "rest", token: str | None = None, per_call: int = 10_000
+) -> dict[str, int]:
+    """Post outcomes in calls of at most `per_call` rows; the answers counted by status."""
+    totals: dict[str, int] = {}
+    for start in range(0, len(rows), per_call):
+        part = list(rows[start : start + per_call])
+        if via == "rest":
+            import httpx
+
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            response = httpx.post(
+                url.rstrip("/") + "/api/v1/outcomes", json={"outcomes": part}, headers=headers, timeout=120
+            )
+            response.raise_for_status()
+            counts = response.json()["counts"]
+        else:
+            from gradio_client import Client
+
+            client = Client(url, auth=("user", token) if token else None, verbose=False)
+            counts = client.predict(part, api_name="/record_outcomes")["counts"]
+        for status, count in counts.items():
+            totals[status] = totals.get(status, 0) + int(count)
+    return totals
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -175,6 +240,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token", default=None, help="API token (API_TOKEN of the service) if it is set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--outcomes-after",
+        type=int,
+        default=None,
+        metavar="N",
+        help="then post the TARGET of approved applicants whose loan is N applications old (0: all of them)",
+    )
     return parser.parse_args(argv)
 
 
@@ -186,6 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.n < 1:
         print("error: --n must be at least 1", file=sys.stderr)
         return 2
+    if args.outcomes_after is not None and args.outcomes_after < 0:
+        print("error: --outcomes-after must be 0 or more", file=sys.stderr)
+        return 2
     report = simulate(
         args.url,
         n=args.n,
@@ -196,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         token=args.token,
         seed=args.seed,
         progress=not args.quiet,
+        outcomes_after=args.outcomes_after,
     )
     for line in report.lines():
         print(line)

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from monitoring.alerts.outcomes import OutcomeRules
 from monitoring.alerts.rules import AlertRules, parse_opening_hours
 from monitoring.sync.config import HubSyncConfig
 
@@ -93,6 +94,13 @@ class Settings(BaseSettings):
     alert_webhook_cooldown_s: float = Field(900, ge=0)
     alert_webhook_min_severity: Literal["info", "warning", "critical"] = "warning"
 
+    # Realized outcomes (monitoring.alerts.outcomes): when labelled loans alert.
+    outcome_min_labels: int = Field(200, ge=10)
+    outcome_cost_margin: float = Field(0.25, ge=0)
+    outcome_auc_floor: float = Field(0.60, ge=0, le=1)
+    outcome_calibration_deciles: int = Field(3, ge=1, le=10)
+    fairness_gap_tolerance: float = Field(0.10, ge=0, le=1)
+
     # Test hook for the alerting drill: adds this much latency to every scoring request.
     debug_extra_latency_ms: float = Field(0.0, ge=0, le=10_000)
 
@@ -147,6 +155,16 @@ class Settings(BaseSettings):
             idle_minutes=self.alert_idle_min,
             traffic_min_days=self.alert_traffic_min_days,
             traffic_lookback_days=self.alert_traffic_lookback_days,
+        )
+
+    def outcome_rules(self) -> OutcomeRules:
+        """When realized outcomes, calibration, fairness and score PSI alert: the service and the report alike."""
+        return OutcomeRules(
+            min_labels=self.outcome_min_labels,
+            cost_margin=self.outcome_cost_margin,
+            auc_floor=self.outcome_auc_floor,
+            calibration_deciles=self.outcome_calibration_deciles,
+            fairness_tolerance=self.fairness_gap_tolerance,
         )
 
     def hub_sync(self) -> HubSyncConfig:

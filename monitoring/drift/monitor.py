@@ -110,8 +110,10 @@ class DriftMonitor:
         self.continuous = [f for f in self.features if f not in set(categorical)]
         self.unseen_columns = list(unseen_columns or self.categorical)
         self.reference: pd.DataFrame | None = None
+        self.protected = pd.DataFrame()
         self._platt: tuple[float, float] = (1.0, 0.0)
         self._fitted: dict[int, _Fitted] = {}
+        self._realized: Any = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -135,6 +137,8 @@ class DriftMonitor:
             raise MonitoringError(f"the reference has {len(reference)} rows; at least {2 * MIN_CHUNK_ROWS} needed")
         self._platt = _fit_platt(reference[SCORE_COLUMN].to_numpy(float), reference[Y_TRUE].to_numpy(float))
         self.reference = self._prepare(reference).reset_index(drop=True)
+        # fairness monitoring compares groups the model never sees: keep them beside the prepared reference
+        self.protected = reference[[c for c in ("CODE_GENDER", "DAYS_BIRTH") if c in reference]].reset_index(drop=True)
         self._calibrated(calibration_size(float(len(reference)), len(reference)))
         return self
 
@@ -190,6 +194,41 @@ class DriftMonitor:
                 )
         except Exception as exc:  # NannyML raises its own and foreign types
             raise MonitoringError(f"NannyML could not fit on the reference: {exc}") from exc
+
+    # -- what the realized-performance analysis (monitoring.drift.performance) borrows
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows as the calculators read them: inputs, score, decision (`Y_PRED`), calibrated score."""
+        return self._prepare(frame)
+
+    def estimator(self, rows_per_chunk: float) -> Any:
+        """CBPE fitted for chunks of about `rows_per_chunk` rows (the one `calculate` would use)."""
+        if self.reference is None:
+            raise MonitoringError("fit the monitor on the reference first")
+        with self._lock:
+            return self._calibrated(calibration_size(rows_per_chunk, len(self.reference))).cbpe
+
+    def realized_calculator(self) -> Any:
+        """NannyML's PerformanceCalculator (ROC AUC, business value) fitted on the reference, once."""
+        if self.reference is None:
+            raise MonitoringError("fit the monitor on the reference first")
+        with self._lock:
+            if self._realized is None:
+                nml = _nannyml()
+                size = calibration_size(float(len(self.reference)), len(self.reference))
+                reference = self.reference.assign(**{CHUNK_COLUMN: np.arange(len(self.reference)) // size})
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self._realized = nml.PerformanceCalculator(
+                        metrics=["roc_auc", "business_value"],
+                        y_pred_proba=SCORE_COLUMN,
+                        y_pred=Y_PRED,
+                        y_true=Y_TRUE,
+                        problem_type="classification_binary",
+                        business_value_matrix=BUSINESS_VALUE_MATRIX,
+                        chunker=_label_chunker(),
+                        timestamp_column_name=CHUNK_COLUMN,
+                    ).fit(reference)
+            return self._realized
 
     def _prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The columns NannyML needs, with plain dtypes: labels as objects, numbers as float64."""

@@ -42,6 +42,7 @@ class MonitoringResult:
     calibration_rows: int = 0
     computed_at: str = ""
     compute_seconds: float = 0.0
+    outcomes: Any = None  # monitoring.drift.realized.OutcomeResult when outcomes were analysed
 
     def to_df(self, what: str = "univariate") -> pd.DataFrame:
         """One of: chunks, univariate, multivariate, performance, missing, unseen, timeline."""
@@ -75,6 +76,11 @@ def drift_ranking(univariate: pd.DataFrame) -> pd.DataFrame:
     )
     table["alert_chunks"] = table["alert_chunks"].astype(int)
     return table.sort_values(["alert_chunks", "max_ratio"], ascending=False, ignore_index=True)
+
+
+def json_value(value: Any) -> Any:
+    """A value as JSON can hold it: finite floats rounded, NaN/NA as null, timestamps as ISO text."""
+    return _json(value)
 
 
 def _json(value: Any) -> Any:
@@ -154,4 +160,5 @@ def build_summary(result: MonitoringResult) -> dict[str, Any]:
             },
         },
         "drift_alerts": result.alerts,
+        "outcomes": result.outcomes.summary() if result.outcomes is not None else None,
     }
