@@ -22,6 +22,7 @@ from service.ui.outcomes_tab import make_record_outcomes, read_outcome_csv
 from tests.factories import SALT, log_writer
 
 TOKEN = "outcomes-token-1b2c"
+ANALYST_TOKEN = "outcomes-analyst-9d8e"
 
 
 @pytest.fixture
@@ -92,14 +93,13 @@ def test_envelope_refusals_name_the_field(service: ScoringService, body: dict, s
     assert response.json()["detail"][0]["field"] == field
 
 
-def test_same_token_as_scoring_and_documented(service: ScoringService) -> None:
-    api = make_client(service, token=TOKEN)
-    assert api.post("/api/v1/outcomes", json={"outcomes": [{"request_id": "a", "defaulted": True}]}).status_code == 401
-    ok = api.post(
-        "/api/v1/outcomes",
-        json={"outcomes": [{"request_id": "a", "defaulted": True}]},
-        headers={"Authorization": f"Bearer {TOKEN}"},
-    )
+def test_the_analyst_role_records_outcomes_and_it_is_documented(service: ScoringService) -> None:
+    api = make_client(service, token=TOKEN, analyst_token=ANALYST_TOKEN)
+    body = {"outcomes": [{"request_id": "a", "defaulted": True}]}
+    assert api.post("/api/v1/outcomes", json=body).status_code == 401
+    scoring = api.post("/api/v1/outcomes", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert scoring.status_code == 403  # outcomes belong to the analyst role
+    ok = api.post("/api/v1/outcomes", json=body, headers={"Authorization": f"Bearer {ANALYST_TOKEN}"})
     assert ok.status_code == 200 and ok.json()["results"][0]["status"] == "unknown_request"
     schema = api.get("/openapi.json", headers={"Authorization": f"Bearer {TOKEN}"}).json()
     post = schema["paths"]["/api/v1/outcomes"]["post"]
