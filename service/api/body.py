@@ -15,7 +15,6 @@ from scoring.validation import NonFinite
 from service.api.problems import RequestRefused
 
 JSON_TYPES = ("application/json", "application/problem+json")
-MAX_DEPTH = 32  # an application is 2 levels deep, a batch 3: anything near this is an attack
 
 
 class _DuplicateKey(ValueError):
@@ -37,8 +36,12 @@ def _printable(key: object) -> str:
     return str(key)[:100].encode("utf-8", "replace").decode("utf-8")
 
 
-def decode_json(body: bytes) -> Any:
-    """Strict JSON: duplicate keys refused; NaN/Infinity kept as markers so validation names the field."""
+def decode_json(body: bytes, *, max_depth: int | None = None) -> Any:
+    """Strict JSON: duplicate keys refused; NaN/Infinity kept as markers so validation names the field.
+
+    `max_depth` refuses containers nested deeper (the Gradio doors, whose own processing recurses);
+    REST leaves it unset: a deep value there is one field of the wrong type, refused by validation.
+    """
     if not body.strip():
         raise RequestRefused(400, "empty_body", "the request body is empty; send a JSON object")
     try:
@@ -50,18 +53,18 @@ def decode_json(body: bytes) -> Any:
         raise RequestRefused(400, "invalid_json", "the JSON is nested too deeply") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise RequestRefused(400, "invalid_json", f"the body is not valid JSON ({str(exc)[:120]})") from exc
-    if _too_deep(value):
-        raise RequestRefused(400, "invalid_json", f"the JSON is nested deeper than {MAX_DEPTH} levels")
+    if max_depth is not None and _too_deep(value, max_depth):
+        raise RequestRefused(400, "invalid_json", f"the JSON is nested deeper than {max_depth} levels")
     return value
 
 
-def _too_deep(value: Any) -> bool:
-    """Whether containers nest past MAX_DEPTH (iterative: a deep document must not recurse here either)."""
+def _too_deep(value: Any, max_depth: int) -> bool:
+    """Whether containers nest past `max_depth` (iterative: a deep document must not recurse here either)."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict | list):
-            if depth > MAX_DEPTH:
+            if depth > max_depth:
                 return True
             stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
     return False

@@ -2,9 +2,10 @@
 
 Gradio parses JSON bodies itself, so a duplicate key keeps its last value, NaN becomes a float (or, over
 MCP, a missing value) and deep nesting reaches a `RecursionError`. Here every JSON POST under
-/gradio_api/ is read first with the REST door's strict decoder and refused the same way (400 duplicate
-key or too deep, 422 naming the field of a NaN/Infinity). Named calls (`/run/<name>`, `/call/<name>`)
-must name a public endpoint (else 404, no traceback: a private callback such as a tab's refresh is not an
+/gradio_api/ is read first with the REST door's strict decoder and refused the same way: 400 for a
+duplicate key or nesting past MAX_DEPTH; over MCP, 422 naming the field of a NaN/Infinity (the Gradio
+API leaves that to validation, which names it too). Named calls (`/run/<name>`, `/call/<name>`) must
+name a public endpoint (else 404, no traceback: a private callback such as a tab's refresh is not an
 API), and a validation error raised by a handler on `/run` answers 422 with its problems instead of
 Gradio's blanket 500.
 """
@@ -28,6 +29,7 @@ from service.api.problems import RequestRefused
 from service.ui.roles import RoleGate
 
 PREFIX = "/gradio_api/"
+MAX_DEPTH = 32  # an MCP call nests an application 4 levels deep, a Gradio call 3
 _NAMED = re.compile(r"^/gradio_api/(?:run|api|call/v2|call)/([^/]+)/?$")
 
 # problems of an InvalidInput raised by a handler during this request (the /run answer's detail)
@@ -124,8 +126,10 @@ class GradioApiGuard:
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if not content_type.endswith(b"json") or not body.strip():
             return None  # uploads (multipart) and empty pings are Gradio's to judge
-        value = decode_json(body)
-        found = _non_finite_field(value)
+        value = decode_json(body, max_depth=MAX_DEPTH)
+        # Gradio's own parser keeps NaN as a float, which validation names per field (and per row in a
+        # batch); the MCP route loses it on the way (a missing value), so it is refused here, naming the field.
+        found = _non_finite_field(value) if scope["path"].startswith(PREFIX + "mcp") else None
         if found:
             field, literal = found
             raise RequestRefused(422, "wrong_type", f"expected a finite number, got {literal}", field=field)

@@ -102,4 +102,6 @@ def test_the_plain_run_route_scores(client, model):
     (result,) = answer.json()["data"]
     assert result["decision"] == "refuse" and result["model_version"] == model.version
     refused = client.post("/gradio_api/run/predict", json={"data": [{**EXAMPLE_LOW_RISK, "AMT_CREDIT": "abc"}, False]})
-    assert refused.status_code == 500 and "AMT_CREDIT" in refused.text and "Traceback" not in refused.text
+    # a client error carrying the field and the reason (issue 14 item 6), not Gradio's blanket 500
+    assert refused.status_code == 422 and "Traceback" not in refused.text
+    assert refused.json()["detail"][0]["field"] == "AMT_CREDIT"
