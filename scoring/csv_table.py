@@ -132,38 +132,49 @@ def read_csv_table(path: Path, limits: CsvLimits) -> CsvTable:
     return table
 
 
-def _number(text: str) -> float | str:
+def _number(text: str) -> float | str | None:
     """A number cell as a float; a cell that is not a number stays text, for the validator to name."""
+    stripped = text.strip()
+    if stripped in MISSING_CELLS:
+        return None
     try:
-        return float(text)
+        return float(stripped)
     except ValueError:
-        return text
+        return stripped
+
+
+def _label(text: str) -> str | None:
+    return None if text.strip() in MISSING_CELLS else text  # labels as written
+
+
+def _identifier(text: str) -> str | None:
+    stripped = text.strip()
+    return None if stripped in MISSING_CELLS else stripped  # never a number: `100002`, not `100002.0`
 
 
 def cell_value(name: str, text: str) -> Any:
     """What a CSV cell stands for in a JSON application: None (missing), a number or a label/identifier."""
-    stripped = text.strip()
-    if stripped in MISSING_CELLS:
-        return None
     spec = FIELDS.get(name)
-    if spec is None or spec.kind == "category":
-        return text if spec is not None else stripped  # labels as written; identifiers trimmed, never numbers
-    return _number(stripped)
+    if spec is None:
+        return _identifier(text)
+    return (_label if spec.kind == "category" else _number)(text)
 
 
 def table_payloads(table: CsvTable) -> list[dict[str, Any]]:
     """One application per row (missing cells left out, TARGET set aside); {} for a refused row."""
-    columns = [(j, name) for j, name in enumerate(table.header) if name != TARGET_COLUMN]
+    columns = []
+    for j, name in enumerate(table.header):
+        spec = FIELDS.get(name)
+        if name != TARGET_COLUMN:
+            columns.append((j, name, _identifier if spec is None else _label if spec.kind == "category" else _number))
     payloads: list[dict[str, Any]] = []
     for i, cells in enumerate(table.rows):
-        if i in table.refused:
-            payloads.append({})
-            continue
-        payload = {}
-        for j, name in columns:
-            value = cell_value(name, cells[j])
-            if value is not None:
-                payload[name] = value
+        payload: dict[str, Any] = {}
+        if i not in table.refused:
+            for j, name, convert in columns:
+                text = cells[j]
+                if text and (value := convert(text)) is not None:
+                    payload[name] = value
         payloads.append(payload)
     return payloads
 

@@ -39,7 +39,8 @@ class MixedResult:
     idle: LoadResult
     loaded: LoadResult
     batches: dict[str, Any] = field(default_factory=dict)  # served, errors, latencies_ms, acknowledged
-    healthz_ms: list[float] = field(default_factory=list)
+    healthz_ms: list[float] = field(default_factory=list)  # during the batches
+    idle_healthz_ms: list[float] = field(default_factory=list)  # during the idle phase, for comparison
     healthz_errors: int = 0
 
     @property
@@ -67,6 +68,7 @@ class MixedResult:
             "batch_seconds_max": _r(latencies[-1] / 1000) if latencies else None,
             "healthz_probes": len(self.healthz_ms),
             "healthz_max_ms": _r(max(self.healthz_ms, default=None)),
+            "idle_healthz_max_ms": _r(max(self.idle_healthz_ms, default=None)),
             "healthz_errors": self.healthz_errors,
         }
 
@@ -130,17 +132,23 @@ def run_mixed(
     singles = max(1, concurrency - batch_senders)
     common = {"concurrency": singles, "payloads": payloads, "gradio_share": 0.0, "batch_share": 0.0}
     asyncio.run(run_load(url, seconds=2, **common))  # warm-up
-    idle = asyncio.run(run_load(url, seconds=idle_seconds or seconds / 3, **common))
+    context = multiprocessing.get_context("spawn")
+    idle_seconds = idle_seconds or seconds / 3
+    idle_probes = context.Queue()
+    idle_probe = context.Process(target=_probe_healthz, args=(url, idle_seconds, idle_probes))
+    idle_probe.start()
+    idle = asyncio.run(run_load(url, seconds=idle_seconds, **common))
+    idle_healthz = idle_probes.get(timeout=60)["healthz_ms"]
+    idle_probe.join(10)
     rows = [payloads[i % len(payloads)] for i in range(batch_rows)]
     body = json.dumps({"applications": rows}).encode()
-    context = multiprocessing.get_context("spawn")
     reports = context.Queue()
     senders = [context.Process(target=_send_batches, args=(url, body, seconds, reports)) for _ in range(batch_senders)]
     probes = context.Queue()
     probe = context.Process(target=_probe_healthz, args=(url, seconds, probes))
     for process in (*senders, probe):
         process.start()
-    result = MixedResult(idle=idle, loaded=LoadResult())
+    result = MixedResult(idle=idle, loaded=LoadResult(), idle_healthz_ms=idle_healthz)
     time.sleep(1.0)  # let the first batch reach the server before the singles are timed
     try:
         result.loaded = asyncio.run(run_load(url, seconds=seconds - 1.0, **common))
