@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from scoring.predict import Scorer
 from service.metrics import Metrics
 from service.scoring import ScoringService
 from service.ui.blocks import build_ui
+from service.ui.uploads import BatchFiles
 from tests.factories import log_writer
 
 HEADER = ["SK_ID_CURR", "NAME_CONTRACT_TYPE", "AMT_INCOME_TOTAL", "AMT_CREDIT", "AMT_ANNUITY", "DAYS_BIRTH"]
@@ -140,3 +142,14 @@ def test_session_end_deletes_the_upload_and_the_result(blocks, upload_dir):
     end = next(f.fn for f in blocks.fns.values() if f.name == "end_session")
     end(FakeRequest())
     assert not Path(path).exists() and not Path(scored).exists()
+
+
+def test_scored_files_expire_after_the_ttl(blocks, tmp_path):
+    assert blocks.delete_cache == (60, 900)  # Gradio's own sweep of uploads and outputs
+    files = BatchFiles(ttl_s=60, root=tmp_path / "scored")
+    old, fresh = files.scored_path("old", session=None), files.scored_path("fresh", session=None)
+    old.write_text("x")
+    fresh.write_text("y")
+    os.utime(old.parent, (0, 0))
+    files.sweep()
+    assert not old.exists() and fresh.exists()
