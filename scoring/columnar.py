@@ -191,3 +191,22 @@ def _settle(frame: pd.DataFrame, raw: np.ndarray, suspect: np.ndarray) -> Valida
     indices = np.flatnonzero(keep)
     ids = frame[ID_COLUMN] if ID_COLUMN in frame.columns else None
     return ValidatedFrame(len(frame), indices, raw[indices], _refs(ids, indices), errors)
+
+
+def clean_fields(frame: pd.DataFrame, rows: np.ndarray) -> list[dict[str, Any]]:
+    """The clean fields `validate_application` returns, for rows (positions) that `validate_frame` accepted.
+
+    What the log stores for each scored row: the given, non-null Home Credit fields, whole numbers
+    of integer fields as int, in column order.
+    """
+    names = [n for n in frame.columns if isinstance(n, str) and n in FIELDS]
+    part = frame.iloc[np.asarray(rows, dtype=np.intp)]
+    columns = []
+    for name in names:
+        cells = [cell_value(v) for v in part[name].tolist()]
+        if FIELDS[name].kind in ("int", "flag"):
+            cells = [None if v is None else int(v) for v in cells]
+        columns.append(cells)
+    return [
+        {n: v for n, v in zip(names, values, strict=True) if v is not None} for values in zip(*columns, strict=True)
+    ]

@@ -41,6 +41,7 @@ REQUEST_KINDS = (
     "wrong_content_type",
     "too_large",
     "batch_too_large",
+    "unreadable_table",
     "auth",
     "invalid_csv",
 )
@@ -92,3 +93,7 @@ class MonitoringError(ServiceError):
 
 class BatchError(ServiceError):
     """A batch job could not read its input, write its output or run on its engine."""
+
+
+class UnreadableTable(ServiceError):
+    """A body or file that should hold a table (CSV, Parquet, Arrow) cannot be read as one."""

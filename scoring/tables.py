@@ -12,6 +12,7 @@ written once here and used by every engine of the batch job (and any door that t
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +22,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from scoring.errors import UnreadableTable
 from scoring.predict import FrameScores
 from scoring.schema import CATEGORICAL, ID_COLUMN
 
+CSV, PARQUET, ARROW = "text/csv", "application/vnd.apache.parquet", "application/vnd.apache.arrow.stream"
+TABLE_TYPES = (CSV, PARQUET, ARROW)
 MISSING_TEXT = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
 ROW_COLUMN = "row"
 RESULT_COLUMNS = ("status", "probability", "decision", "model_version", "problems", "warnings")
@@ -109,3 +113,34 @@ def result_frame(frame: pd.DataFrame, scores: FrameScores, *, rows: np.ndarray) 
     out["problems"] = pd.array(problems, dtype="str")
     out["warnings"] = pd.array(warnings, dtype="str")
     return out
+
+
+def frame_from_bytes(body: bytes, media_type: str) -> pd.DataFrame:
+    """A request body of one of `TABLE_TYPES` as the DataFrame the validator reads.
+
+    Raise UnreadableTable when the bytes are not a table of that type.
+    """
+    try:
+        if media_type == CSV:
+            return type_csv_text(pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False))
+        if media_type == PARQUET:
+            import pyarrow.parquet as pq
+
+            return arrow_to_frame(pq.read_table(io.BytesIO(body)))
+        if media_type == ARROW:
+            return arrow_to_frame(pa.ipc.open_stream(body).read_all())
+    except (ValueError, OSError, UnicodeDecodeError, pa.ArrowException, pd.errors.ParserError) as exc:
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise UnreadableTable(f"the body is not a readable {media_type} table ({reason})") from exc
+    raise ValueError(f"not a table media type: {media_type}")
+
+
+def frame_to_bytes(frame: pd.DataFrame, media_type: str) -> bytes:
+    """`frame` written as CSV or Parquet (an answer body)."""
+    if media_type == CSV:
+        return frame.to_csv(index=False).encode("utf-8")
+    if media_type == PARQUET:
+        sink = io.BytesIO()
+        frame.to_parquet(sink, index=False)
+        return sink.getvalue()
+    raise ValueError(f"no writer for {media_type}")

@@ -13,7 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import pandas as pd
+
 from monitoring.log.records import build_prediction_row, build_rejection_row
+from scoring.columnar import clean_fields
 from scoring.errors import InvalidInput, Problem, ServiceUnavailable
 from scoring.model import ScoringModel
 from scoring.predict import Score, Scorer
@@ -165,6 +168,74 @@ class ScoringService:
             "n_scored": len(result.scores),
             "n_rejected": len(result.errors),
             "inference_ms": result.inference_ms,
+            "results": results,
+        }
+
+    def score_table(self, frame: pd.DataFrame, *, channel: str, started: float | None = None) -> dict[str, Any]:
+        """Score a table (a CSV, Parquet or Arrow body): the answer and the log rows of `score_batch`.
+
+        The table is validated on its columns (scoring.columnar) and scored in one model call; the
+        results, in row order, have the shape of `score_batch`'s, and the batch is logged in one write.
+        """
+        started = time.perf_counter() if started is None else started
+        batch_id = uuid.uuid4().hex
+        scores = self.scorer.score_frame(frame)
+        per_row_ms = scores.inference_ms / max(len(scores.indices), 1)
+        clean = clean_fields(frame, scores.indices)
+        results: list[dict[str, Any]] = [{}] * scores.n_rows
+        rows: list[dict[str, Any]] = []
+        for k, index in enumerate(scores.indices.tolist()):
+            request_id = f"{batch_id}-{index}"
+            probability, decision = float(scores.probabilities[k]), str(scores.decisions[k])
+            warnings = scores.warnings.get(index, [])
+            rows.append(
+                build_prediction_row(
+                    clean[k],
+                    request_id=request_id,
+                    channel=channel,
+                    model_version=scores.model_version,
+                    probability=probability,
+                    decision=decision,
+                    threshold=scores.threshold,
+                    inference_ms=per_row_ms,
+                    started=started,
+                    warnings=warnings,
+                    client_id=scores.client_refs[k],
+                    salt=self.id_salt,
+                    batch_id=batch_id,
+                    batch_index=index,
+                    validated=True,
+                )
+            )
+            results[index] = {
+                "index": index,
+                "status": "ok",
+                "request_id": request_id,
+                "probability": probability,
+                "decision": decision,
+                "threshold": scores.threshold,
+                "model_version": scores.model_version,
+                "inference_ms": per_row_ms,
+                "warnings": warnings,
+            }
+        rejections = []
+        for index, error in sorted(scores.errors.items()):
+            request_id = f"{batch_id}-{index}"
+            rejections.append(self._rejection_row(error, channel=channel, started=started, request_id=request_id))
+            errors = [p.as_dict() for p in error.problems]
+            results[index] = {"index": index, "status": "rejected", "request_id": request_id, "errors": errors}
+        self._write_rejections(rejections, channel)
+        self._write(rows, channel)  # one write: the whole table is logged or none of it is acknowledged
+        for row in rows:
+            self.metrics.count_prediction(channel, row["decision"])
+        self.metrics.observe_latency(channel, (time.perf_counter() - started) * 1000)
+        return {
+            "batch_id": batch_id,
+            "model_version": scores.model_version,
+            "n_rows": scores.n_rows,
+            "n_scored": len(rows),
+            "n_rejected": len(rejections),
+            "inference_ms": scores.inference_ms,
             "results": results,
         }
 

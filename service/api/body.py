@@ -70,11 +70,16 @@ def _too_deep(value: Any, max_depth: int) -> bool:
     return False
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused (415/413) on a wrong content type or past `limit` bytes, declared or streamed."""
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if content_type not in JSON_TYPES:
-        raise RequestRefused(415, "wrong_content_type", f"send application/json, not {content_type[:60]!r}")
+def media_type(request: Request) -> str:
+    """The request's content type without parameters, lower case; JSON when none is given."""
+    return request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+
+
+async def read_body(request: Request, limit: int, *, types: tuple[str, ...] = JSON_TYPES) -> bytes:
+    """The raw body, refused (415/413) on a content type not in `types` or past `limit` bytes, declared or streamed."""
+    content_type = media_type(request)
+    if content_type not in types:
+        raise RequestRefused(415, "wrong_content_type", f"send {types[0]}, not {content_type[:60]!r}")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestRefused(413, "too_large", f"the body is {int(declared)} bytes; the limit is {limit}")

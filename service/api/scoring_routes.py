@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import orjson
+import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.params import Depends
 from fastapi.responses import JSONResponse, Response
 
-from service.api.body import batch_rows, decode_json, read_body, read_json
+from scoring.tables import ARROW, CSV, PARQUET, TABLE_TYPES
+from service.api.body import JSON_TYPES, batch_rows, decode_json, media_type, read_body, read_json
 from service.api.docs import COMMON_RESPONSES
 from service.api.pool import BatchPool
-from service.api.problems import start_clock
+from service.api.problems import RequestRefused, start_clock
+from service.api.tables import answer_type, table_answer, table_rows
 from service.openapi import EXAMPLE_LOW_RISK
 from service.scoring import ScoringService
 from service.settings import Settings
@@ -35,18 +38,7 @@ def scoring_router(
             **COMMON_RESPONSES,
         },
     }
-    batch_docs = {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": "#/components/schemas/Batch"},
-                    "example": {"applications": [EXAMPLE_LOW_RISK]},
-                }
-            },
-        },
-        "responses": COMMON_RESPONSES,
-    }
+    batch_docs = _batch_docs(settings)
 
     @router.post("/score", summary="Score one application", openapi_extra=score_docs)
     async def score(request: Request, explain: bool = False) -> Response:
@@ -61,14 +53,26 @@ def scoring_router(
     )
     async def score_batch(request: Request, explain: bool = False) -> Response:
         started = start_clock(request)
+        kind = media_type(request)
+        if kind not in JSON_TYPES + TABLE_TYPES:
+            accepted = ", ".join((JSON_TYPES[0], *TABLE_TYPES))
+            raise RequestRefused(415, "wrong_content_type", f"send one of {accepted}, not {kind[:60]!r}")
+        answer_as = None
+        if kind in TABLE_TYPES:  # a table body: both refusals come before the body is read
+            if explain:
+                raise RequestRefused(422, "wrong_type", "explanations are given for JSON batches only", field="explain")
+            answer_as = answer_type(request)
         ticket = pool.reserve()  # 503 at once when full: the body is not even read
         try:
-            body = await read_body(request, settings.max_batch_body_bytes)
+            body = await read_body(request, settings.max_batch_body_bytes, types=JSON_TYPES + TABLE_TYPES)
         except BaseException:
             ticket.release()
             raise
 
         def work() -> Response:  # decoding, scoring, logging and encoding: all off the event loop
+            if answer_as is not None:
+                frame = table_rows(body, kind, max_rows=settings.max_batch_rows)
+                return table_answer(service.score_table(frame, channel="rest_batch", started=started), answer_as)
             rows = batch_rows(decode_json(body), settings.max_batch_rows)
             result = service.score_batch(rows, channel="rest_batch", explain=explain, started=started)
             # orjson: a 10,000-row answer is one C call that holds the GIL; it is ~5x shorter than json's
@@ -77,3 +81,47 @@ def scoring_router(
         return await pool.run(ticket, work)
 
     return router
+
+
+def _batch_docs(settings: Settings) -> dict[str, object]:
+    """The batch route's bodies, answers and limits, as /docs and /openapi.json show them."""
+    rows, size = settings.max_batch_rows, settings.max_batch_body_bytes
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    csv_example = pd.DataFrame([EXAMPLE_LOW_RISK]).to_csv(index=False)
+    table_answer_content = {CSV: {"schema": {"type": "string"}}, PARQUET: binary}
+    return {
+        "description": (
+            f"Limits: at most **{rows:,} rows** (`max_batch_rows`; past it 413 `batch_too_large`) and "
+            f"**{size:,} bytes** (`max_batch_body_bytes`; past it 413 `too_large`) per call.\n\n"
+            'The body is JSON (`{"applications": [...]}`) or a table: CSV with a header row, Parquet, or an '
+            "Arrow IPC stream, one application per row, Home Credit field names as columns. A table is validated "
+            "on its columns with the same rules and messages as JSON rows; a null, NaN or empty cell is a missing "
+            "field. Choose the answer with `Accept`: JSON (the default), `text/csv` or "
+            f"`{PARQUET}` (one row per input row; the totals in `X-Batch-*` headers)."
+        ),
+        "x-limits": {"max_rows": rows, "max_body_bytes": size},
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/Batch"},
+                    "example": {"applications": [EXAMPLE_LOW_RISK]},
+                },
+                CSV: {"schema": {"type": "string"}, "example": csv_example},
+                PARQUET: binary,
+                ARROW: binary,
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "one result per row, in order",
+                "content": {"application/json": {}, **table_answer_content},
+            },
+            **COMMON_RESPONSES,
+            "406": {"description": "an `Accept` this route cannot answer (JSON, CSV or Parquet)"},
+            "413": {
+                **COMMON_RESPONSES["413"],
+                "description": f"more than {rows:,} rows (`batch_too_large`) or {size:,} bytes (`too_large`)",
+            },
+        },
+    }

@@ -15,6 +15,8 @@ import pytest
 # A 4xx may name no field only when no field is to blame; its kind then says why.
 NO_FIELD_KINDS = frozenset(
     {"empty_body", "invalid_json", "wrong_content_type", "too_large", "not_an_object", "auth", "log_unavailable"}
+    # a table body (CSV, Parquet, Arrow) that cannot be read, or has too many rows: no key to name
+    | {"unreadable_table", "batch_too_large"}
 )
 _FIGURES: list[str] = []
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scoring.columnar import cell_value, row_payloads, validate_frame
+from scoring.columnar import cell_value, clean_fields, row_payloads, validate_frame
 from scoring.errors import InvalidInput
 from scoring.features import encode_record
 from scoring.schema import FIELDS, ID_COLUMN, REQUIRED, TARGET_COLUMN
@@ -136,10 +136,12 @@ def test_same_verdicts_and_problems_as_the_row_validator(frame):
     for i in refused:
         assert [p.as_dict() for p in checked.errors[i].problems] == [p.as_dict() for p in expected[i].problems]
     assert checked.indices.tolist() == [i for i in range(len(frame)) if i not in refused]
+    cleaned = clean_fields(frame, checked.indices)
     for row, i in enumerate(checked.indices.tolist()):
         clean, client_ref = expected[i]
         assert checked.client_refs[row] == client_ref
         np.testing.assert_array_equal(checked.raw[row], np.array(encode_record(clean)))
+        assert cleaned[row] == clean and [type(v) for v in cleaned[row].values()] == [type(v) for v in clean.values()]
 
 
 def test_cells_read_as_the_json_values_they_stand_for():
