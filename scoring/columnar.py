@@ -193,6 +193,25 @@ def _settle(frame: pd.DataFrame, raw: np.ndarray, suspect: np.ndarray) -> Valida
     return ValidatedFrame(len(frame), indices, raw[indices], _refs(ids, indices), errors)
 
 
+def _clean_cells(spec: Field, series: pd.Series) -> list[Any]:
+    """One column's values as `validate_application` keeps them (None for missing), for accepted rows."""
+    kind = _kind_of(series.dtype)
+    whole = spec.kind in ("int", "flag")
+    if kind in ("int", "float") and spec.kind != "category":
+        numbers = _numbers(series)
+        missing = np.isnan(numbers)
+        if whole or kind == "int":  # accepted cells of these are whole numbers within the schema's bounds
+            cells = np.where(missing, 0, numbers).astype(np.int64).astype(object)
+            if not whole:  # an integer in a float field stays an integer, as given
+                cells = cells if kind == "int" else numbers.astype(object)
+        else:
+            cells = numbers.astype(object)
+        cells[missing] = None
+        return cells.tolist()
+    cells = [cell_value(v) for v in series.tolist()]
+    return [None if v is None else int(v) for v in cells] if whole else cells
+
+
 def clean_fields(frame: pd.DataFrame, rows: np.ndarray) -> list[dict[str, Any]]:
     """The clean fields `validate_application` returns, for rows (positions) that `validate_frame` accepted.
 
@@ -201,12 +220,7 @@ def clean_fields(frame: pd.DataFrame, rows: np.ndarray) -> list[dict[str, Any]]:
     """
     names = [n for n in frame.columns if isinstance(n, str) and n in FIELDS]
     part = frame.iloc[np.asarray(rows, dtype=np.intp)]
-    columns = []
-    for name in names:
-        cells = [cell_value(v) for v in part[name].tolist()]
-        if FIELDS[name].kind in ("int", "flag"):
-            cells = [None if v is None else int(v) for v in cells]
-        columns.append(cells)
+    columns = [_clean_cells(FIELDS[name], part[name]) for name in names]
     return [
         {n: v for n, v in zip(names, values, strict=True) if v is not None} for values in zip(*columns, strict=True)
     ]

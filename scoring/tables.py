@@ -8,6 +8,8 @@ written once here and used by every engine of the batch job (and any door that t
 - CSV is text: a cell in one of `MISSING_TEXT` is missing; in a category column or SK_ID_CURR the
   text is the value; elsewhere a cell that reads as a number is that number (integers stay
   integers) and any other text stays text, so a stray word refuses its row, not its column.
+  Files and bodies are parsed by pandas' C parser (`_read_csv`); text that arrives already split
+  into cells (Spark's CSV reader) is typed by `type_csv_text`, which applies the same rules.
 """
 
 from __future__ import annotations
@@ -67,6 +69,36 @@ def type_csv_text(frame: pd.DataFrame) -> pd.DataFrame:
     return typed
 
 
+def _typed_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame pandas' C parser typed (text columns read as text) brought to the CSV rules.
+
+    The parser already read the number columns; a number column with a word in it came back as
+    text and is typed cell by cell, and one it took for booleans ("True") is text for us.
+    """
+    for name in frame.columns:
+        if name in _TEXT_COLUMNS:
+            continue
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column.dtype):
+            frame[name] = column.astype(object).map(lambda v: None if v is pd.NA or v is None else str(v))
+        elif not pd.api.types.is_numeric_dtype(column.dtype):
+            text = column.astype(object)
+            frame[name] = _numbers_or_text(text.where(text.notna(), None))
+    return frame
+
+
+def _read_csv(source: Any, **options: Any) -> Any:
+    return pd.read_csv(
+        source,
+        dtype={name: "str" for name in _TEXT_COLUMNS},
+        keep_default_na=False,
+        na_values=list(MISSING_TEXT),
+        dtype_backend="numpy_nullable",  # integers with blanks stay integers
+        low_memory=False,  # one dtype guess per column, not per block of lines
+        **options,
+    )
+
+
 def is_csv(path: str | Path) -> bool:
     return str(path).lower().endswith((".csv", ".csv.gz"))
 
@@ -74,9 +106,8 @@ def is_csv(path: str | Path) -> bool:
 def read_chunks(path: str | Path, *, rows: int) -> Iterator[pd.DataFrame]:
     """The table at `path` (a Parquet file or folder, or a CSV file), `rows` rows at a time."""
     if is_csv(path):
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=rows)
-        for chunk in reader:
-            yield type_csv_text(chunk)
+        for chunk in _read_csv(path, chunksize=rows):
+            yield _typed_csv(chunk)
         return
     import pyarrow.dataset as ds
 
@@ -122,7 +153,7 @@ def frame_from_bytes(body: bytes, media_type: str) -> pd.DataFrame:
     """
     try:
         if media_type == CSV:
-            return type_csv_text(pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False))
+            return _typed_csv(_read_csv(io.BytesIO(body)))
         if media_type == PARQUET:
             import pyarrow.parquet as pq
 
