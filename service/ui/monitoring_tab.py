@@ -21,6 +21,7 @@ from monitoring.plots import failsafe as failsafe_plot
 from monitoring.report import kpi_cards
 from monitoring.runner import AnalysisRunner, RunnerState
 from service.ui.common import html_escape
+from service.ui.monitoring_outcomes import build_outcomes_section
 
 OperationalAlerts = Callable[[], list[Alert]]
 CHUNKINGS: dict[str, Chunking | None] = {
@@ -131,6 +132,7 @@ def build_monitoring_tab(
     for name in CHARTS:
         plots.append(gr.Plot(label=name.replace("_", " "), elem_id=f"mon-{name}"))
         gr.Markdown(f"<small>{CAPTIONS[name]}</small>")
+    build_outcomes_section(runner, tab=tab, poll_seconds=poll_seconds)
     shown = gr.State("")
     timer = gr.Timer(poll_seconds)
     outputs = [status, cards, alerts, *plots, shown]
