@@ -127,3 +127,28 @@ def test_erasure_of_a_client_removes_their_outcomes(logged: tuple[PredictionLog,
     remaining = read_outcomes([live])
     assert remaining["request_id"].tolist() == ["req-8"]
     assert "req-6" not in set(read_log([live]).predictions["request_id"])
+
+
+def test_outcomes_of_a_past_day_compact_to_parquet_and_still_match(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitoring.log.compaction import compact_local
+
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    log = PredictionLog(tmp_path / "live", replica_id="t")
+    build = prediction_row_factory()
+    log.append_many([build(i, now=yesterday) for i in range(4)])
+    store = store_of(log)
+    rows = [{"request_id": "req-1", "defaulted": True}, {"request_id": "req-2", "defaulted": False}]
+    store.record(rows, channel="rest", now=yesterday)
+    store.record([{"request_id": "req-1", "defaulted": False}], channel="rest", now=yesterday)  # a conflict
+    before = read_outcomes([log.directory])
+    log.close()
+    done = compact_local([log.directory], out_root=log.directory, before=datetime.now(UTC).date())
+    assert {c.kind for c in done} == {"prediction", "outcome"}
+    assert not list(log.directory.rglob("outcomes-*.jsonl"))  # now one Parquet file of the day
+    after = read_outcomes([log.directory])
+    cols = ["request_id", "defaulted", "status", "client_ref"]
+    assert after[cols].reset_index(drop=True).equals(before[cols].reset_index(drop=True))
+    answer = store_of(PredictionLog(log.directory, replica_id="t2")).record(rows, channel="rest")
+    assert statuses(answer) == ["duplicate", "duplicate"]
