@@ -193,34 +193,34 @@ def _settle(frame: pd.DataFrame, raw: np.ndarray, suspect: np.ndarray) -> Valida
     return ValidatedFrame(len(frame), indices, raw[indices], _refs(ids, indices), errors)
 
 
-def _clean_cells(spec: Field, series: pd.Series) -> list[Any]:
-    """One column's values as `validate_application` keeps them (None for missing), for accepted rows."""
+def _clean_cells(spec: Field, series: pd.Series, rows: np.ndarray) -> list[Any]:
+    """One column's values at `rows` as `validate_application` keeps them (None for missing), for accepted rows."""
     kind = _kind_of(series.dtype)
     whole = spec.kind in ("int", "flag")
     if kind in ("int", "float") and spec.kind != "category":
-        numbers = _numbers(series)
+        numbers = _numbers(series)[rows]
         missing = np.isnan(numbers)
         if whole or kind == "int":  # accepted cells of these are whole numbers within the schema's bounds
             cells = np.where(missing, 0, numbers).astype(np.int64).astype(object)
-            if not whole:  # an integer in a float field stays an integer, as given
-                cells = cells if kind == "int" else numbers.astype(object)
-        else:
+        else:  # a float field given floats keeps them as floats
             cells = numbers.astype(object)
         cells[missing] = None
         return cells.tolist()
-    cells = [cell_value(v) for v in series.tolist()]
-    return [None if v is None else int(v) for v in cells] if whole else cells
+    values = [cell_value(v) for v in series.iloc[rows].tolist()]
+    return [None if v is None else int(v) for v in values] if whole else values
 
 
-def clean_fields(frame: pd.DataFrame, rows: np.ndarray) -> list[dict[str, Any]]:
+def clean_fields(frame: pd.DataFrame, rows: np.ndarray, *, keep_missing: bool = False) -> list[dict[str, Any]]:
     """The clean fields `validate_application` returns, for rows (positions) that `validate_frame` accepted.
 
-    What the log stores for each scored row: the given, non-null Home Credit fields, whole numbers
-    of integer fields as int, in column order.
+    The given, non-null Home Credit fields, whole numbers of integer fields as int, in column order;
+    with `keep_missing`, the given fields that are null stay as None (cheaper: what the log fills in anyway).
     """
+    rows = np.asarray(rows, dtype=np.intp)
     names = [n for n in frame.columns if isinstance(n, str) and n in FIELDS]
-    part = frame.iloc[np.asarray(rows, dtype=np.intp)]
-    columns = [_clean_cells(FIELDS[name], part[name]) for name in names]
+    columns = [_clean_cells(FIELDS[name], frame[name], rows) for name in names]
+    if keep_missing:
+        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     return [
         {n: v for n, v in zip(names, values, strict=True) if v is not None} for values in zip(*columns, strict=True)
     ]

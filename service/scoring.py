@@ -181,7 +181,7 @@ class ScoringService:
         batch_id = uuid.uuid4().hex
         scores = self.scorer.score_frame(frame)
         per_row_ms = scores.inference_ms / max(len(scores.indices), 1)
-        clean = clean_fields(frame, scores.indices)
+        clean = clean_fields(frame, scores.indices, keep_missing=True)  # the log fills absent fields with None
         results: list[dict[str, Any]] = [{}] * scores.n_rows
         rows: list[dict[str, Any]] = []
         for k, index in enumerate(scores.indices.tolist()):

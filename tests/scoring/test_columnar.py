@@ -137,6 +137,8 @@ def test_same_verdicts_and_problems_as_the_row_validator(frame):
         assert [p.as_dict() for p in checked.errors[i].problems] == [p.as_dict() for p in expected[i].problems]
     assert checked.indices.tolist() == [i for i in range(len(frame)) if i not in refused]
     cleaned = clean_fields(frame, checked.indices)
+    with_missing = clean_fields(frame, checked.indices, keep_missing=True)
+    assert [{k: v for k, v in c.items() if v is not None} for c in with_missing] == cleaned
     for row, i in enumerate(checked.indices.tolist()):
         clean, client_ref = expected[i]
         assert checked.client_refs[row] == client_ref
