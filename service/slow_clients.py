@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,7 +72,7 @@ class BodyDeadline:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        deadline = time.monotonic() + self.timeout_s
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         complete, expired, started = False, False, False
 
         async def timed_receive() -> Message:
@@ -81,7 +80,8 @@ class BodyDeadline:
             if complete or expired:
                 return await receive()  # after the body: the disconnect watch of a streamed answer, untimed
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+                async with asyncio.timeout_at(deadline):  # a scheduled callback, no extra task per receive
+                    message = await receive()
             except TimeoutError:
                 expired = True
                 return {"type": "http.disconnect"}
