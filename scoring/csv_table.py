@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from scoring.errors import InvalidInput, Problem
 from scoring.schema import FIELDS, ID_COLUMN, TARGET_COLUMN
 
@@ -177,6 +179,51 @@ def table_payloads(table: CsvTable) -> list[dict[str, Any]]:
                     payload[name] = value
         payloads.append(payload)
     return payloads
+
+
+def _number_column(cells: list[str | None]) -> pd.Series:
+    """Float64 when every present cell is a number; otherwise objects, the words kept for the validator."""
+    text = pd.Series(cells, dtype=object).str.strip()
+    missing = text.isna() | text.isin(MISSING_CELLS)
+    numbers = pd.to_numeric(text.where(~missing), errors="coerce")
+    words = numbers.isna() & ~missing
+    if not words.any():
+        return numbers.astype("float64")
+    mixed = numbers.astype(object)
+    mixed[words] = text[words]
+    return mixed
+
+
+def _text_column(cells: list[str | None], *, strip: bool) -> pd.Series:
+    text = pd.Series(cells, dtype=object)
+    trimmed = text.str.strip()
+    missing = text.isna() | trimmed.isin(MISSING_CELLS)
+    return (trimmed if strip else text).where(~missing, None)
+
+
+def table_frame(table: CsvTable, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+    """Rows [start, stop) as a table for the columnar validator: the same applications as `table_payloads`.
+
+    Number columns are float64 unless a cell is a word (then objects: the word stays, for its row's
+    problem); labels are strings as written; identifiers are trimmed strings, never numbers; a missing
+    cell is null. A refused (ragged) row is all null, so it can never be scored.
+    """
+    stop = len(table.rows) if stop is None else min(stop, len(table.rows))
+    rows = table.rows[start:stop]
+    refused = {i - start for i in table.refused if start <= i < stop}
+    columns: dict[str, pd.Series] = {}
+    for j, name in enumerate(table.header):
+        if name == TARGET_COLUMN:
+            continue
+        cells = [None if i in refused else cells[j] for i, cells in enumerate(rows)]
+        spec = FIELDS.get(name)
+        if spec is None:
+            columns[name] = _text_column(cells, strip=True)
+        elif spec.kind == "category":
+            columns[name] = _text_column(cells, strip=False).astype("string")
+        else:
+            columns[name] = _number_column(cells)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
 
 
 def _is_number(text: str) -> bool:

@@ -171,21 +171,33 @@ class ScoringService:
             "results": results,
         }
 
-    def score_table(self, frame: pd.DataFrame, *, channel: str, started: float | None = None) -> dict[str, Any]:
+    def score_table(
+        self,
+        frame: pd.DataFrame,
+        *,
+        channel: str,
+        started: float | None = None,
+        batch_id: str | None = None,
+        first_index: int = 0,
+        refused: Mapping[int, InvalidInput] | None = None,
+    ) -> dict[str, Any]:
         """Score a table (a CSV, Parquet or Arrow body): the answer and the log rows of `score_batch`.
 
         The table is validated on its columns (scoring.columnar) and scored in one model call; the
         results, in row order, have the shape of `score_batch`'s, and the batch is logged in one write.
+        `batch_id`, `first_index` and `refused` are those of `score_batch` (a file scored in chunks; a
+        refused row's cells must all be missing, so it is never scored).
         """
         started = time.perf_counter() if started is None else started
-        batch_id = uuid.uuid4().hex
+        batch_id = batch_id or uuid.uuid4().hex
         scores = self.scorer.score_frame(frame)
+        scores.errors.update(refused or {})
         per_row_ms = scores.inference_ms / max(len(scores.indices), 1)
         clean = clean_fields(frame, scores.indices, keep_missing=True)  # the log fills absent fields with None
         results: list[dict[str, Any]] = [{}] * scores.n_rows
         rows: list[dict[str, Any]] = []
         for k, index in enumerate(scores.indices.tolist()):
-            request_id = f"{batch_id}-{index}"
+            request_id = f"{batch_id}-{first_index + index}"
             probability, decision = float(scores.probabilities[k]), str(scores.decisions[k])
             warnings = scores.warnings.get(index, [])
             rows.append(
@@ -203,7 +215,7 @@ class ScoringService:
                     client_id=scores.client_refs[k],
                     salt=self.id_salt,
                     batch_id=batch_id,
-                    batch_index=index,
+                    batch_index=first_index + index,
                     validated=True,
                 )
             )
@@ -220,7 +232,7 @@ class ScoringService:
             }
         rejections = []
         for index, error in sorted(scores.errors.items()):
-            request_id = f"{batch_id}-{index}"
+            request_id = f"{batch_id}-{first_index + index}"
             rejections.append(self._rejection_row(error, channel=channel, started=started, request_id=request_id))
             errors = [p.as_dict() for p in error.problems]
             results[index] = {"index": index, "status": "rejected", "request_id": request_id, "errors": errors}

@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from scoring.csv_table import CsvLimits, CsvTable, read_csv_table, table_payloads, write_scored_csv
+from scoring.csv_table import CsvLimits, CsvTable, read_csv_table, table_frame, write_scored_csv
 from scoring.errors import InvalidInput, ServiceUnavailable
 from scoring.schema import ID_COLUMN
 from service.scoring import ScoringService
@@ -46,16 +46,19 @@ def _file_error(exc: InvalidInput) -> gr.Error:
 def score_table(
     service: ScoringService, table: CsvTable, *, batch_id: str, progress: gr.Progress | None = None
 ) -> list[dict[str, Any]]:
-    """Every row's outcome, in file order, scored in chunks logged under one batch id."""
-    payloads = table_payloads(table)
-    starts = range(0, len(payloads), CHUNK_ROWS)
+    """Every row's outcome, in file order, scored in chunks logged under one batch id.
+
+    Each chunk is validated on its columns (scoring.columnar: the per-row validator's verdicts and words).
+    """
+    starts = range(0, len(table.rows), CHUNK_ROWS)
     outcomes: list[dict[str, Any]] = []
     for start in progress.tqdm(starts, desc="scoring") if progress else starts:
         stop = start + CHUNK_ROWS
         refused = {i - start: e for i, e in table.refused.items() if start <= i < stop}
+        frame = table_frame(table, start, stop)
         try:
-            part = service.score_batch(
-                payloads[start:stop], channel="gradio_batch", batch_id=batch_id, first_index=start, refused=refused
+            part = service.score_table(
+                frame, channel="gradio_batch", batch_id=batch_id, first_index=start, refused=refused
             )
         except ServiceUnavailable as exc:
             raise as_gradio_error(exc) from None

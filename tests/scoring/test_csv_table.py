@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import csv
+import random
 from pathlib import Path
 
 import pytest
 
+from scoring.columnar import validate_frame
 from scoring.csv_table import (
     MAX_COLUMNS,
     CsvLimits,
     neutralise,
     read_csv_table,
+    table_frame,
     table_payloads,
     write_scored_csv,
 )
 from scoring.errors import InvalidInput
+from scoring.schema import FIELDS
 from scoring.validation import validate_application
 
 LIMITS = CsvLimits(max_bytes=1_000_000, max_rows=100)
@@ -106,3 +110,39 @@ def test_formula_cells_are_neutralised_numbers_are_not(tmp_path):
     write_scored_csv(target, ["SK_ID_CURR", "errors"], [["=HYPERLINK(1)", "NAME: unknown label '=1+1'"]])
     rows = list(csv.reader(target.open()))
     assert rows[1] == ["'=HYPERLINK(1)", "NAME: unknown label '=1+1'"]
+
+
+def test_the_table_and_the_json_rows_get_the_same_verdicts_and_words(tmp_path):
+    """`table_frame` (columnar validator) and `table_payloads` (per-row validator) read a file alike."""
+    rng = random.Random(5)
+    header = ["SK_ID_CURR", *list(FIELDS)[:40]]
+    odd = ["", "abc", "=1+1", " 12 ", "1.5", "-3", "inf", "1e400", "NaN", "Cash loans", " Cash loans", "0x10"]
+    lines = [",".join(header)]
+    for i in range(300):
+        cells = []
+        for name in header:
+            spec = FIELDS.get(name)
+            if rng.random() < 0.1:
+                cells.append(rng.choice(odd))
+            elif name == "SK_ID_CURR":
+                cells.append(str(100_000 + i))
+            elif spec.kind == "category":
+                cells.append(rng.choice(spec.categories))
+            else:
+                low, high = spec.minimum or 0, min(spec.maximum or 1, (spec.minimum or 0) + 1e5)
+                cells.append(str(rng.randint(int(low), int(high)) if spec.kind != "float" else rng.uniform(low, high)))
+        lines.append(",".join(f'"{c}"' if "," in c else c for c in cells))
+    lines.append("1,2")  # ragged
+    table = read_csv_table(write(tmp_path, "\n".join(lines) + "\n"), CsvLimits(max_bytes=10**7, max_rows=1000))
+    checked = validate_frame(table_frame(table))
+    verdicts = {}
+    for i, payload in enumerate(table_payloads(table)):
+        try:
+            validate_application(payload)
+            verdicts[i] = None
+        except InvalidInput as exc:
+            verdicts[i] = [p.as_dict() for p in exc.problems]
+    assert {i: [p.as_dict() for p in e.problems] for i, e in checked.errors.items()} == {
+        i: v for i, v in verdicts.items() if v is not None
+    }
+    assert 300 in checked.errors and 0 < len(checked.errors) < 300
