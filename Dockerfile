@@ -18,8 +18,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends binutils libgomp1 \
  && rm -rf /var/lib/apt/lists/*
 
-# --no-deps on purpose: requirements.txt is the complete lock (see its header).
-COPY requirements.txt /tmp/requirements.txt
+# --no-deps on purpose: requirements-image.txt is the complete runtime lock (see its header).
+COPY requirements-image.txt /tmp/requirements.txt
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-deps --no-compile -r /tmp/requirements.txt \
  && /opt/venv/bin/pip uninstall -y -q pip setuptools

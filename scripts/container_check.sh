@@ -23,9 +23,13 @@ while [ $# -gt 0 ]; do
 done
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-tool=$(dirname "$root")/shared/tools/container-check
-if [ ! -x "$tool" ]; then
-  echo "container_check: $tool not found (expected shared/ next to the repo: $(dirname "$root")/shared)" >&2
+# shared/ sits next to the checkout; a git worktree under wt/ finds it one level further up.
+tool=${CONTAINER_CHECK:-}
+for candidate in "$(dirname "$root")/shared/tools/container-check" "$(dirname "$(dirname "$root")")/shared/tools/container-check"; do
+  [ -n "$tool" ] || { [ -x "$candidate" ] && tool=$candidate; }
+done
+if [ -z "$tool" ] || [ ! -x "$tool" ]; then
+  echo "container_check: container-check not found (set CONTAINER_CHECK, or put shared/ next to the repo)" >&2
   exit 2
 fi
 py=${PYTHON:-$root/.venv/bin/python}

@@ -19,7 +19,8 @@ TREE = {
     "app.py": "print('app')\n",
     "Dockerfile": "FROM python:3.11-slim\n",
     ".dockerignore": "tests\n",
-    "requirements.txt": "lightgbm==4.5.0\n",
+    "requirements-image.txt": "lightgbm==4.5.0\n",
+    "build-info.json": "{}\n",
     "README.md": FRONT_MATTER,
     "model/MLmodel": "flavors: {}\n",
     "model/reference.parquet": "PAR1",
@@ -45,12 +46,14 @@ TREE = {
     ".git/config": "",
     "docs/deployment.md": "",
     "example.json": "{}",
+    "requirements.txt": "mlflow==3.17.2\n",  # the dev/training lock: the image uses requirements-image.txt
 }
 MUST_GO = {
     "app.py",
     "Dockerfile",
     ".dockerignore",
-    "requirements.txt",
+    "requirements-image.txt",
+    "build-info.json",
     "README.md",
     "model/MLmodel",
     "model/reference.parquet",
@@ -107,7 +110,7 @@ def test_real_run_refuses_without_a_space(decoy_repo: Path, monkeypatch: pytest.
 def test_dry_run_of_this_repo():
     selection = dry_run(ROOT)
     included, excluded = set(selection["included"]), set(selection["excluded"])
-    assert {"app.py", "model/MLmodel", "Dockerfile", "requirements.txt", "README.md"} <= included
+    assert {"app.py", "model/MLmodel", "Dockerfile", "requirements-image.txt", "README.md"} <= included
     for prefix in ("tests/", ".venv/", "data/", "notebooks/", ".git/", "mlruns/"):
         assert not any(path.startswith(prefix) for path in included), prefix
     assert not any(Path(path).name.startswith(".env") for path in included)

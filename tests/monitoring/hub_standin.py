@@ -1,18 +1,21 @@
-"""A small stand-in for the Hugging Face Hub, real HTTP on 127.0.0.1, for the sync tests.
+"""A small stand-in for the Hugging Face Hub, real HTTP on 127.0.0.1, for the sync and deploy tests.
 
 It implements only the routes `huggingface_hub` calls for our use (read from its source:
 `hf_api.create_repo`, `_commit_api._fetch_upload_modes` / `_send_commit`, `hf_api.repo_info`,
-`hf_api.list_repo_tree`, `file_download.get_hf_file_metadata` and the download GET):
+`hf_api.list_repo_tree`, `file_download.get_hf_file_metadata` and the download GET), for dataset
+repos (the prediction log) and Space repos (`scripts/deploy_space.py`); {kind} is `datasets` or `spaces`:
 
     POST /api/repos/create                                  create (409 + url when it exists)
     POST /api/validate-yaml                                 README metadata check (always fine)
-    POST /api/datasets/{ns}/{name}/preupload/{rev}          every file "regular" (no LFS, no Xet)
-    POST /api/datasets/{ns}/{name}/commit/{rev}             NDJSON: header, file (base64), deletions
-    GET  /api/datasets/{ns}/{name}[/revision/{rev}]         repo info with the head commit sha
-    GET  /api/datasets/{ns}/{name}/tree/{rev}[/{path}]      file listing (one page)
-    HEAD|GET /datasets/{ns}/{name}/resolve/{rev}/{path}     file metadata / content
+    POST /api/{kind}/{ns}/{name}/preupload/{rev}            every file "regular" (no LFS, no Xet)
+    POST /api/{kind}/{ns}/{name}/commit/{rev}               NDJSON: header, file (base64), deletions
+    GET  /api/{kind}/{ns}/{name}[/revision/{rev}]           repo info with the head commit sha
+    GET  /api/{kind}/{ns}/{name}/tree/{rev}[/{path}]        file listing (one page)
+    HEAD|GET /{kind}/{ns}/{name}/resolve/{rev}/{path}       file metadata / content
     GET  /api/whoami-v2                                     who the token is
     POST /api/datasets/{ns}/{name}/super-squash/{branch}    history squashed to one commit (storage)
+
+Datasets live in `StandInHub.repos`, Spaces in `StandInHub.spaces` (with the SDK they were created with).
 
 Files live in memory, one immutable snapshot per commit. `fail(...)` makes chosen routes answer an
 error status (503 by default) for a number of requests or until `recover()`. Responses never
@@ -33,19 +36,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-_REPO = r"(?P<repo>[^/]+/[^/]+)"
+_REPO = r"(?P<kind>datasets|spaces)/(?P<repo>[^/]+/[^/]+)"
 _ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
     ("POST", "create", re.compile(r"^/api/repos/create$")),
     ("POST", "validate", re.compile(r"^/api/validate-yaml$")),
     ("GET", "whoami", re.compile(r"^/api/whoami-v2$")),
-    ("POST", "preupload", re.compile(rf"^/api/datasets/{_REPO}/preupload/(?P<rev>[^/]+)$")),
-    ("POST", "commit", re.compile(rf"^/api/datasets/{_REPO}/commit/(?P<rev>[^/]+)$")),
-    ("GET", "tree", re.compile(rf"^/api/datasets/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?$")),
-    ("GET", "info", re.compile(rf"^/api/datasets/{_REPO}(?:/revision/(?P<rev>[^/]+))?$")),
-    ("HEAD", "resolve", re.compile(rf"^/datasets/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")),
-    ("GET", "resolve", re.compile(rf"^/datasets/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")),
+    ("POST", "preupload", re.compile(rf"^/api/{_REPO}/preupload/(?P<rev>[^/]+)$")),
+    ("POST", "commit", re.compile(rf"^/api/{_REPO}/commit/(?P<rev>[^/]+)$")),
+    ("GET", "tree", re.compile(rf"^/api/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?$")),
+    ("GET", "info", re.compile(rf"^/api/{_REPO}(?:/revision/(?P<rev>[^/]+))?$")),
+    ("HEAD", "resolve", re.compile(rf"^/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")),
+    ("GET", "resolve", re.compile(rf"^/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")),
     # --- storage (issue 18): history squash -------------------------------------------------------
-    ("POST", "squash", re.compile(rf"^/api/datasets/{_REPO}/super-squash/(?P<rev>[^/]+)$")),
+    ("POST", "squash", re.compile(rf"^/api/{_REPO}/super-squash/(?P<rev>[^/]+)$")),
     # --- end storage ------------------------------------------------------------------------------
 ]
 
@@ -65,6 +68,7 @@ def git_blob_sha(content: bytes) -> str:
 @dataclass
 class Repo:
     private: bool
+    sdk: str | None = None  # Spaces only: "docker", "gradio", ...
     commits: list[tuple[str, dict[str, bytes]]] = field(default_factory=list)  # (sha, snapshot)
 
     @property
@@ -82,7 +86,8 @@ class StandInHub:
 
     def __init__(self, *, token: str | None = None) -> None:
         self.token = token
-        self.repos: dict[str, Repo] = {}
+        self.repos: dict[str, Repo] = {}  # datasets
+        self.spaces: dict[str, Repo] = {}
         self.requests: list[tuple[str, str]] = []  # (method, route name)
         self.auth_headers: list[str] = []
         self._lock = threading.RLock()
@@ -132,9 +137,13 @@ class StandInHub:
         with self._lock:
             self._failing = None
 
-    def files(self, repo_id: str) -> dict[str, bytes]:
+    def store(self, kind: str) -> dict[str, Repo]:
+        """The repos of one kind: `datasets` or `spaces`."""
+        return self.spaces if kind == "spaces" else self.repos
+
+    def files(self, repo_id: str, *, kind: str = "datasets") -> dict[str, bytes]:
         with self._lock:
-            return dict(self.repos[repo_id].head[1])
+            return dict(self.store(kind)[repo_id].head[1])
 
     def count(self, route: str) -> int:
         with self._lock:
@@ -173,9 +182,9 @@ class StandInHub:
                 self._failing = (status, routes, times - 1) if times > 1 else None
             return status
 
-    def commit(self, repo_id: str, lines: list[dict[str, Any]]) -> str:
+    def commit(self, repo_id: str, lines: list[dict[str, Any]], *, kind: str = "datasets") -> str:
         with self._lock:
-            repo = self.repos[repo_id]
+            repo = self.store(kind)[repo_id]
             files = dict(repo.head[1])
             for item in lines:
                 key, value = item["key"], item["value"]
@@ -264,8 +273,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def _repo(self, repo_id: str) -> Repo | None:
-        repo = self.state.repos.get(repo_id)
+    def _repo(self, repo_id: str, kind: str) -> Repo | None:
+        repo = self.state.store(kind).get(repo_id)
         if repo is None:
             self._send(404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
         return repo
@@ -275,11 +284,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _create(self, *, body: bytes) -> None:
         payload = json.loads(body)
         repo_id = f"{payload.get('organization') or 'user'}/{payload['name']}"
-        url = f"{self.state.url}/datasets/{repo_id}"
+        kind = {"space": "spaces", "dataset": "datasets"}.get(payload.get("type") or "", "")
+        if not kind:
+            return self._send(400, {"error": f"the stand-in has no {payload.get('type') or 'model'} repos"})
+        if kind == "spaces" and not payload.get("sdk"):
+            return self._send(400, {"error": "a Space needs an sdk"})
+        url = f"{self.state.url}/{kind}/{repo_id}"
         with self.state._lock:
-            if repo_id in self.state.repos:
-                return self._send(409, {"error": "You already created this dataset repo", "url": url})
-            self.state.repos[repo_id] = Repo(private=payload.get("visibility") == "private")
+            store = self.state.store(kind)
+            if repo_id in store:
+                return self._send(409, {"error": f"You already created this {kind[:-1]} repo", "url": url})
+            store[repo_id] = Repo(private=payload.get("visibility") == "private", sdk=payload.get("sdk"))
         self._send(200, {"url": url, "name": repo_id})
 
     def _validate(self, *, body: bytes) -> None:
@@ -288,38 +303,38 @@ class _Handler(BaseHTTPRequestHandler):
     def _whoami(self, *, body: bytes) -> None:
         self._send(200, {"name": "user", "type": "user", "auth": {"type": "access_token"}})
 
-    def _preupload(self, *, body: bytes, repo: str, rev: str) -> None:
-        if self._repo(repo) is None:
+    def _preupload(self, *, body: bytes, kind: str, repo: str, rev: str) -> None:
+        if self._repo(repo, kind) is None:
             return
         files = json.loads(body)["files"]
         self._send(200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]})
 
-    def _commit(self, *, body: bytes, repo: str, rev: str) -> None:
-        if self._repo(repo) is None:
+    def _commit(self, *, body: bytes, kind: str, repo: str, rev: str) -> None:
+        if self._repo(repo, kind) is None:
             return
         try:
-            sha = self.state.commit(repo, [json.loads(line) for line in body.splitlines() if line.strip()])
+            lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+            sha = self.state.commit(repo, lines, kind=kind)
         except (ValueError, KeyError) as exc:
             return self._send(400, {"error": str(exc)})
-        self._send(
-            200, {"commitUrl": f"{self.state.url}/datasets/{repo}/commit/{sha}", "commitOid": sha, "success": True}
-        )
+        url = f"{self.state.url}/{kind}/{repo}/commit/{sha}"
+        self._send(200, {"commitUrl": url, "commitOid": sha, "success": True})
 
-    def _info(self, *, body: bytes, repo: str, rev: str | None) -> None:
-        found = self._repo(repo)
+    def _info(self, *, body: bytes, kind: str, repo: str, rev: str | None) -> None:
+        found = self._repo(repo, kind)
         if found is None:
             return
         snapshot = found.snapshot(rev or "main")
         if snapshot is None:
             return self._send(404, {"error": "Revision not found"}, {"X-Error-Code": "RevisionNotFound"})
         sha, files = snapshot
-        self._send(
-            200,
-            {"id": repo, "sha": sha, "private": found.private, "siblings": [{"rfilename": p} for p in sorted(files)]},
-        )
+        info = {"id": repo, "sha": sha, "private": found.private, "siblings": [{"rfilename": p} for p in sorted(files)]}
+        if found.sdk is not None:
+            info["sdk"] = found.sdk
+        self._send(200, info)
 
-    def _tree(self, *, body: bytes, repo: str, rev: str, path: str | None) -> None:
-        found = self._repo(repo)
+    def _tree(self, *, body: bytes, kind: str, repo: str, rev: str, path: str | None) -> None:
+        found = self._repo(repo, kind)
         if found is None:
             return
         snapshot = found.snapshot(rev)
@@ -333,8 +348,8 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         self._send(200, entries)
 
-    def _resolve(self, *, body: bytes, repo: str, rev: str, path: str) -> None:
-        found = self._repo(repo)
+    def _resolve(self, *, body: bytes, kind: str, repo: str, rev: str, path: str) -> None:
+        found = self._repo(repo, kind)
         if found is None:
             return
         snapshot = found.snapshot(rev)
@@ -350,8 +365,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- storage (issue 18) -----------------------------------------------------------------------
 
-    def _squash(self, *, body: bytes, repo: str, rev: str) -> None:
-        if self._repo(repo) is None:
+    def _squash(self, *, body: bytes, kind: str, repo: str, rev: str) -> None:
+        if self._repo(repo, kind) is None:
             return
         self.state.squash(repo)
         self._send(200, {"success": True})
