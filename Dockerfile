@@ -25,9 +25,10 @@ RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip uninstall -y -q pip setuptools
 
 # Trim what the service never loads: test suites, C headers and Cython sources, notebook
-# extensions; nannyml's sample datasets (load_synthetic_*), the MLflow tracking-UI bundle
-# (`mlflow ui`) and Gradio's Node SSR server (no Node here, GRADIO_SSR_MODE=false).
-# The import check at the end of this stage fails the build if a trim went too far.
+# extensions; nannyml's and statsmodels' sample datasets (load_*), the MLflow tracking-UI bundle
+# (`mlflow ui`), Gradio's Node SSR server (no Node here, GRADIO_SSR_MODE=false) and pyarrow's
+# Flight RPC and Substrait modules with their libraries (pyarrow.flight, pyarrow.substrait: 30 MB).
+# The warm-up and import check at the end of this stage fail the build if a trim went too far.
 RUN set -eu; \
     sp=/opt/venv/lib/python3.11/site-packages; \
     for pkg in pandas numpy scipy sklearn pyarrow statsmodels matplotlib seaborn plotly \
@@ -39,6 +40,8 @@ RUN set -eu; \
            /opt/venv/share/jupyter "$sp/jupyterlab_plotly" \
            "$sp/mlflow/server/js/build" "$sp/gradio/templates/node"; \
     find "$sp/nannyml/datasets/data" -type f ! -name '__init__.py' -delete; \
+    find "$sp/statsmodels/datasets" -type f ! -name '*.py' -delete; \
+    rm -f "$sp"/pyarrow/*flight* "$sp"/pyarrow/*substrait* "$sp"/pyarrow/_pyarrow_cpp_tests*; \
     find "$sp" \( -name '*.pyx' -o -name '*.pxd' -o -name '*.pxi' -o -name '*.c' -o -name '*.cpp' \
                   -o -name '*.h' \) -type f -delete; \
     find /opt/venv -depth -type d -name __pycache__ -exec rm -rf {} +
@@ -57,11 +60,17 @@ RUN set -eu; \
     diff /tmp/unloadable.before /tmp/unloadable.after; \
     rm /tmp/unloadable.*
 
-# Byte-compile once here: the runtime user cannot write into /opt/venv, so without .pyc files
-# every cold start would recompile thousands of modules.
-RUN /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv/lib \
+# Byte-compile, once, only what the service imports: the runtime user cannot write into /opt/venv, so
+# a module without a .pyc is recompiled on every start, and compiling all ~24,000 library modules
+# would add ~200 MB for modules never loaded. scripts/warm_imports.py builds the app, scores, runs the
+# drift analysis and lists what got imported (a module it missed still works, compiled in memory).
+COPY . /tmp/app
+WORKDIR /tmp/app
+RUN NML_DISABLE_USAGE_LOGGING=1 MPLCONFIGDIR=/tmp/mpl /opt/venv/bin/python scripts/warm_imports.py /tmp/imported.txt \
+ && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash -i /tmp/imported.txt \
  && NML_DISABLE_USAGE_LOGGING=1 MPLCONFIGDIR=/tmp/mpl /opt/venv/bin/python -c \
-    "import nannyml, mlflow, lightgbm, gradio, plotly, pandas, pyarrow, pyarrow.parquet, sklearn, scipy, statsmodels, fastapi, uvicorn, huggingface_hub, gradio_client, xgboost"
+    "import nannyml, mlflow.lightgbm, lightgbm, gradio, plotly, pandas, pyarrow.parquet, pyarrow.json, sklearn, scipy, statsmodels, fastapi, uvicorn, uvloop, httptools, huggingface_hub, gradio_client, xgboost" \
+ && rm -rf /tmp/app /tmp/imported.txt /tmp/mpl
 
 # ---- runtime ----------------------------------------------------------------------------------
 FROM python:3.11-slim
@@ -89,7 +98,8 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /home/user/app
 # Code and model stay root-owned (read-only for the service); only data/ is the service's to write.
 COPY . .
-RUN install -d -o user -g user /home/user/app/data /home/user/app/data/predictions \
+RUN python -m compileall -q --invalidation-mode unchecked-hash /home/user/app \
+ && install -d -o user -g user /home/user/app/data /home/user/app/data/predictions \
  && chown user:user /home/user/app
 
 USER 1000

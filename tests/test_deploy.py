@@ -46,6 +46,8 @@ TREE = {
     ".git/config": "",
     "docs/deployment.md": "",
     "example.json": "{}",
+    "scripts/warm_imports.py": "",
+    "scripts/smoke.py": "",
     "requirements.txt": "mlflow==3.17.2\n",  # the dev/training lock: the image uses requirements-image.txt
 }
 MUST_GO = {
@@ -55,6 +57,8 @@ MUST_GO = {
     "requirements-image.txt",
     "build-info.json",
     "README.md",
+    "example.json",
+    "scripts/warm_imports.py",
     "model/MLmodel",
     "model/reference.parquet",
     "scoring/predict.py",
