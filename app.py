@@ -8,6 +8,11 @@ monitoring worker, builds the REST API and the Gradio Blocks, and serves both wi
 
 from __future__ import annotations
 
+from service.lean_imports import prepare_serving_process
+
+if __name__ == "__main__":  # the serving process: a lighter lightgbm import, before anything imports it
+    prepare_serving_process()
+
 import gc
 import logging
 import sys
@@ -31,6 +36,7 @@ from scoring.model import ScoringModel, load_model
 from scoring.predict import Scorer
 from service.api.auth import BearerToken
 from service.api.factory import create_api
+from service.build_info import read_build_info
 from service.metrics import Metrics
 from service.oplog import configure_logging
 from service.readiness import Readiness
@@ -62,8 +68,11 @@ def build_app(settings: Settings) -> FastAPI:
     prediction_log, hub = _open_prediction_log(settings)
     service = _scoring_service(settings, model, prediction_log)
     monitoring = _start_monitoring(settings, service, prediction_log, hub)
+    build = read_build_info(model_version=model.version)
+    log.info("build", extra=build.as_dict())
     readiness = Readiness(
         model_version=model.version,
+        build=build.as_dict(),
         log_health=prediction_log.health,
         hub_status=hub.status,
         log_write_policy=settings.log_write_policy,
@@ -252,6 +261,7 @@ def _mount_ui(api: FastAPI, blocks: gr.Blocks, token: BearerToken, *, max_file_s
 
 
 def main() -> int:
+    prepare_serving_process()  # a no-op when done above; lightgbm's part still applies when app was imported
     settings = Settings()
     secrets = [
         s.get_secret_value()

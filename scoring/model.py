@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,3 +120,24 @@ def load_model(model_dir: str | Path, *, runtime: str = "fast_single_row") -> Sc
     model.load_seconds = time.perf_counter() - started
     log.info("model loaded", extra={"model_version": model.version, "load_seconds": round(model.load_seconds, 3)})
     return model
+
+
+def import_lightgbm_for_serving() -> None:
+    """Import LightGBM without its optional scikit-learn and matplotlib integrations.
+
+    `import lightgbm` tries `import sklearn` (for its LGBMClassifier wrappers, which pulls in
+    scipy.stats) and `import matplotlib` (for its plots): about 1.5 s of the service's cold start for
+    code a Booster never runs. For processes that only serve (app.main); training and the analysis
+    worker, which need scikit-learn, run in processes of their own. No-op once lightgbm is imported.
+    """
+    if "lightgbm" in sys.modules:
+        return
+    hidden = [name for name in ("sklearn", "matplotlib") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
+    try:
+        import lightgbm  # noqa: F401
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]  # later imports of scikit-learn / matplotlib work as usual

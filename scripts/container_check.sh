@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# Build the service image, run it, smoke-test it and print its figures:
-# image size, cold start (container start -> first scored request), RSS at idle, shutdown time.
+# Build the service image, run it, check it reports the expected commit, smoke-test it and print its
+# figures: image size, cold start (container start -> first scored request), RSS at idle, shutdown time.
 #
-# usage: scripts/container_check.sh [--measure] [--no-token] [--example FILE]
-#   --measure    also send 10,000 REST scores and print the RSS after them (about a minute more)
-#   --no-token   run the container without API_TOKEN (demo mode); by default a random token is set,
-#                as in production, so the smoke test goes through the bearer and login paths
-#   --example F  application scored by the smoke test (default example.json at the repo root)
-# Environment: PYTHON (default .venv/bin/python) runs scripts/smoke.py on the host.
-# Uses ../shared/tools/container-check (rootful podman, local python:3.11-slim stand-in).
+# usage: scripts/container_check.sh [--context DIR --expect-commit SHA] [--measure] [--no-token] [--example FILE]
+#   --context DIR        build this folder (a staged or downloaded Space); by default the repo is staged
+#                        first (scripts/deploy_space.py --stage), so the image is built from the upload set
+#   --expect-commit SHA  the commit /readyz must report (default: the one recorded in DIR/build-info.json)
+#   --measure            also send 10,000 REST scores and print the RSS after them (about a minute more)
+#   --no-token           run the container without API_TOKEN (demo mode); by default a random token is set,
+#                        as in production, so the smoke test goes through the bearer and login paths
+#   --example F          application scored by the smoke test (default example.json at the repo root)
+# Environment: PYTHON (default .venv/bin/python) runs scripts/verify_deploy.py and scripts/smoke.py on the host.
+# Uses shared/tools/container-check (rootful podman, local python:3.11-slim stand-in).
 set -euo pipefail
 
-measure='' example='' token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+measure='' example='' context='' commit='' token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 while [ $# -gt 0 ]; do
   case "$1" in
+    --context) context=$(realpath "$2"); shift 2 ;;
+    --expect-commit) commit=$2; shift 2 ;;
     --measure) measure=1; shift ;;
     --no-token) token=; shift ;;
     --example) example=$(realpath "$2"); shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "container_check: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -47,6 +52,16 @@ trap cleanup EXIT
 say() { printf 'container_check: %s\n' "$*"; }
 
 cd "$root"
+if [ -z "$context" ]; then
+  context=$work/space
+  "$py" scripts/deploy_space.py --stage "$context" | sed 's/^/container_check: /'
+fi
+[ -f "$context/Dockerfile" ] || { echo "container_check: no Dockerfile in $context" >&2; exit 2; }
+if [ -z "$commit" ]; then
+  commit=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["commit"])' "$context/build-info.json") \
+    || { echo "container_check: no commit given and none in $context/build-info.json" >&2; exit 2; }
+fi
+say "building $context, expecting commit $commit"
 # The podman settings container-check writes for this machine (same path rule as the tool).
 export CONTAINERS_CONF=${CONTAINER_CHECK_WORK:-$(dirname "$(mktemp -u)")/container-check}/containers.conf
 # Docker image format keeps the HEALTHCHECK (podman's default OCI format drops it). Without systemd,
@@ -55,11 +70,13 @@ export BUILDAH_FORMAT=docker
 envs=()
 # no token: the container refuses to start open unless asked explicitly (issue 14 item 11)
 if [ -n "$token" ]; then envs=(--env "API_TOKEN=$token"); else envs=(--env "OPEN_DEMO=1"); fi
-smoke="API_TOKEN='$token' '$py' scripts/smoke.py --example '$example' --stamp-file '$work/scored-at'"
+# /readyz must report the expected commit (the post-deploy check of CI), then the smoke test runs.
+smoke="API_TOKEN='$token' '$py' scripts/verify_deploy.py --base-url \"\$BASE_URL\" --commit '$commit' \
+  --timeout 60 --interval 0.5 --example '$example' --stamp-file '$work/scored-at'"
 
 # Run in the background to know its pid: container-check names its container container-check-<pid>,
 # which this script measures and then removes (--keep), whatever the outcome.
-"$tool" --port 7860 --path /readyz --keep "${envs[@]}" --smoke "$smoke" >"$work/check.log" 2>&1 &
+"$tool" --context "$context" --port 7860 --path /readyz --keep "${envs[@]}" --smoke "$smoke" >"$work/check.log" 2>&1 &
 pid=$!
 name=container-check-$pid
 tail -n +1 --pid="$pid" -f "$work/check.log"
@@ -84,6 +101,7 @@ cgroup_mem() { podman stats --no-stream --format '{{.MemUsage}}' "$name" | cut -
 sleep 3
 idle_rss=$(rss_mb VmRSS) idle_cgroup=$(cgroup_mem)
 if [ -n "$measure" ]; then
+  podman exec -i "$name" python - 20 < scripts/venv_sizes.py | sed 's/^/container_check: /'
   say "sending 10,000 REST scores"
   API_TOKEN="$token" "$py" scripts/smoke.py --base-url "$base_url" --example "$example" --load 10000 --concurrency 8
   sleep 3

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ class Readiness:
     log_health: Callable[[], Any]  # a dataclass: writable, rows_written, last_error, directory, ...
     hub_status: Callable[[], dict[str, Any]]
     log_write_policy: str  # "refuse" or "serve" (LOG_WRITE_POLICY)
+    build: Mapping[str, str] = field(default_factory=dict)  # commit and model version (service/build_info.py)
 
     def __call__(self) -> dict[str, Any]:
         try:
@@ -40,6 +41,7 @@ class Readiness:
         return {
             "ready": health["writable"] or self.log_write_policy == "serve",
             "model_version": self.model_version,
+            "build": dict(self.build),
             "log": health,
             "log_write_policy": self.log_write_policy,
             "hub": hub_state,
@@ -49,6 +51,7 @@ class Readiness:
         return {
             "ready": self.log_write_policy == "serve",
             "model_version": self.model_version,
+            "build": dict(self.build),
             "log": {"writable": False, "last_error": reason},
             "log_write_policy": self.log_write_policy,
             "hub": {},
