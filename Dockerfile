@@ -27,7 +27,9 @@ RUN python -m venv /opt/venv \
 # Trim what the service never loads: test suites, C headers and Cython sources, notebook
 # extensions; nannyml's and statsmodels' sample datasets (load_*), the MLflow tracking-UI bundle
 # (`mlflow ui`), Gradio's Node SSR server (no Node here, GRADIO_SSR_MODE=false) and pyarrow's
-# Flight RPC and Substrait modules with their libraries (pyarrow.flight, pyarrow.substrait: 30 MB).
+# Flight RPC module and its libraries (pyarrow.flight: 25 MB); Gradio's in-browser ffmpeg (32 MB of
+# WebAssembly for trimming audio and video), its Bokeh bundle and its demo media: the UI has no audio,
+# video or Bokeh component; type stubs (.pyi) except Gradio's, which its component classes read.
 # The warm-up and import check at the end of this stage fail the build if a trim went too far.
 RUN set -eu; \
     sp=/opt/venv/lib/python3.11/site-packages; \
@@ -41,21 +43,30 @@ RUN set -eu; \
            "$sp/mlflow/server/js/build" "$sp/gradio/templates/node"; \
     find "$sp/nannyml/datasets/data" -type f ! -name '__init__.py' -delete; \
     find "$sp/statsmodels/datasets" -type f ! -name '*.py' -delete; \
-    rm -f "$sp"/pyarrow/*flight* "$sp"/pyarrow/*substrait* "$sp"/pyarrow/_pyarrow_cpp_tests*; \
+    rm -f "$sp"/pyarrow/*flight* "$sp"/pyarrow/_pyarrow_cpp_tests*; \
+    rm -rf "$sp/gradio/templates/frontend/static/ffmpeg" "$sp/gradio/templates/frontend/static/bokeh" \
+           "$sp/gradio/media_assets"; \
+    find "$sp" -name '*.pyi' -not -path "$sp/gradio/*" -delete; \
+    if ldd "$sp"/pyarrow/*.so* | grep 'not found'; then echo "a pyarrow library lost a dependency" >&2; exit 1; fi; \
     find "$sp" \( -name '*.pyx' -o -name '*.pxd' -o -name '*.pxi' -o -name '*.c' -o -name '*.cpp' \
                   -o -name '*.h' \) -type f -delete; \
     find /opt/venv -depth -type d -name __pycache__ -exec rm -rf {} +
 
 # Strip shared libraries, except the copies auditwheel vendored into *.libs/: patchelf rewrote
-# those, and strip turns them into "ELF load command address/offset not page-aligned".
+# those, and strip turns them into "ELF load command address/offset not page-aligned". Identical
+# libraries in one folder (wheels cannot hold symlinks: pyarrow ships libarrow_python.so three times)
+# become symlinks to one copy.
 # ldd maps every library before and after; a file it could load before must still load after.
 RUN set -eu; \
     sp=/opt/venv/lib/python3.11/site-packages; \
-    unloadable() { find "$sp" -type f -name '*.so*' | sort | while read -r f; do \
+    unloadable() { find "$sp" \( -type f -o -type l \) -name '*.so*' | sort | while read -r f; do \
         ldd "$f" >/dev/null 2>&1 || echo "$f"; done; }; \
     unloadable > /tmp/unloadable.before; \
     find "$sp" -type f \( -name '*.so' -o -name '*.so.*' \) -not -path '*.libs/*' \
         -exec strip --strip-unneeded {} +; \
+    find "$sp" -type f -name '*.so*' -size +100k -exec sha256sum {} + | sort \
+      | awk '{ d = $2; sub(/\/[^\/]*$/, "", d) } $1 == h && d == pd { print p, $2; next } { h = $1; p = $2; pd = d }' \
+      | while read -r keep copy; do ln -sf "$(basename "$keep")" "$copy"; done; \
     unloadable > /tmp/unloadable.after; \
     diff /tmp/unloadable.before /tmp/unloadable.after; \
     rm /tmp/unloadable.*

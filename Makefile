@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test lint format train bench image image-measure deploy-dry-run browser java spark-demo lock clean
+.PHONY: run test lint format train bench image image-measure image-lock deploy-dry-run docs-assets browser java spark-demo lock clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -68,11 +68,20 @@ image-measure:
 deploy-dry-run: $(VENV)/.dev
 	$(PY) scripts/deploy_space.py --dry-run
 
+# Screenshots (docs/img) and notebook outputs regenerated from the committed model, the service running
+# against the stand-in Hub and the simulator (scripts/docs_assets.py). A few minutes; commit the result.
+docs-assets: $(VENV)/.dev browser
+	$(PY) scripts/docs_assets.py
+
+# requirements-image.txt (the image's lock) follows requirements.txt: run after `make lock`.
+image-lock: $(VENV)/.dev
+	$(PY) scripts/image_lock.py
+
 lock:
 	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv
 	/tmp/lock-venv/bin/pip install -q -r requirements.in
 	/tmp/lock-venv/bin/pip install -q --no-deps nannyml==0.13.1
-	@echo "now replace the pins of requirements.txt with: /tmp/lock-venv/bin/pip freeze"
+	@echo "now replace the pins of requirements.txt with: /tmp/lock-venv/bin/pip freeze, then: make image-lock"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache mlruns mlflow.db

@@ -104,3 +104,46 @@ def test_no_service_at_all_is_reported_as_no_answer() -> None:
 def test_bad_arguments_exit_2(tmp_path: Path) -> None:
     result = verify("http://127.0.0.1:9", "--example", str(tmp_path / "missing.json"), timeout=0)
     assert result.returncode == 2
+
+
+@pytest.fixture(scope="module")
+def staged_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The real service, run from a staged folder whose build-info.json names a known commit."""
+    from tests.conftest import start_server
+
+    staged = tmp_path_factory.mktemp("staged") / "space"
+    commit = "d" * 40
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "deploy_space.py"), "--stage", str(staged), "--commit", commit],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    server = start_server(tmp_path_factory.mktemp("run"), command=[sys.executable, str(staged / "app.py")])
+    yield server.url, commit
+    server.stop()
+
+
+@pytest.mark.server
+def test_the_real_service_reports_its_staged_commit_and_passes_the_smoke_test(staged_service) -> None:
+    url, commit = staged_service
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--base-url", url, "--commit", commit, "--timeout", "30", "--interval", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"serves commit {commit}" in result.stdout
+    assert "smoke OK" in result.stdout
+
+
+@pytest.mark.server
+def test_the_real_service_with_another_commit_fails_the_check(staged_service) -> None:
+    url, commit = staged_service
+    result = verify(url, commit=NEW, timeout=1.5)
+    assert result.returncode == 1
+    assert f"last seen: HTTP 200, commit {commit}" in result.stderr

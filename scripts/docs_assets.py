@@ -1,0 +1,145 @@
+"""Regenerate every picture and notebook output the docs show, from the committed model: `make docs-assets`.
+
+    python scripts/docs_assets.py [--skip-notebooks] [--rows N]
+
+1. Starts the local stand-in Hub (tests/monitoring/hub_standin.py) and the service on a free port,
+   syncing its prediction log to a dataset repo on that stand-in, in demo mode (no API token).
+2. Drives `monitoring.simulate` through a scenario: a stream from the training population, then a
+   `bureau_outage` stream (EXT_SOURCE_3 goes missing), so the Monitoring tab has something to show.
+3. Takes the README's screenshots with Playwright and Debian's chromium (docs/img/*.png).
+4. Re-executes notebooks/01_training.ipynb and notebooks/02_monitoring.ipynb in place.
+
+tests/test_docs_current.py then checks that nothing names another model version or threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SHOTS = ROOT / "docs" / "img"
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+HUB_TOKEN = "hf_docs_assets_standin"
+DATASET = "acme/credit-predictions"
+NOTEBOOKS = ("01_training.ipynb", "02_monitoring.ipynb")
+
+
+def traffic(url: str) -> None:
+    """Normal applicants first, then a credit-bureau outage: drift the Monitoring tab can show."""
+    from monitoring.simulate import simulate
+
+    for scenario, n, seed in (("none", 600, 1), ("bureau_outage", 900, 2)):
+        report = simulate(url, n=n, scenario=scenario, seed=seed, concurrency=8, progress=False)
+        print(f"docs-assets: {scenario}: {report.sent} sent, {report.ok} ok, {report.errors} errors")
+        if report.errors:
+            raise SystemExit(f"docs-assets: the simulation had errors: {report.error_samples}")
+
+
+def screenshots(url: str) -> list[Path]:
+    """The four README pictures: the scoring form with a decision, production data, model, monitoring."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    taken: list[Path] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(180_000)
+        page.goto(url + "/")
+
+        page.get_by_role("button", name="Example: high risk").click()
+        page.get_by_role("button", name="Score", exact=True).click()
+        page.locator("#decision").wait_for()
+        page.locator("#result-card").scroll_into_view_if_needed()
+        page.wait_for_timeout(800)  # the factor chart draws after the answer
+        taken.append(_shot(page, "score.png"))
+
+        page.get_by_role("tab", name="Production data").click()
+        page.wait_for_function("document.querySelector('#data-summary')?.innerText.includes('rows in')")
+        taken.append(_shot(page, "production_data.png"))
+
+        page.get_by_role("tab", name="Model").click()
+        page.get_by_text("Decision rule").first.wait_for()
+        taken.append(_shot(page, "model.png"))
+
+        page.get_by_role("tab", name="Monitoring").click()
+        page.get_by_role("button", name="Refresh analysis").click()
+        page.wait_for_function("document.querySelector('#mon-status')?.innerText.includes('Computed')")
+        page.wait_for_function("document.querySelector('#mon-alerts')?.innerText.includes('EXT_SOURCE_3')")
+        page.wait_for_timeout(1500)
+        taken.append(_shot(page, "monitoring.png"))
+        browser.close()
+    return taken
+
+
+def _shot(page: object, name: str) -> Path:
+    path = SHOTS / name
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    print(f"docs-assets: wrote {path.relative_to(ROOT)}")
+    return path
+
+
+def notebooks(rows: int | None) -> None:
+    from scripts.run_notebook import execute
+
+    if rows:
+        os.environ["NOTEBOOK_ROWS"] = str(rows)
+    for name in NOTEBOOKS:
+        started = time.perf_counter()
+        execute(ROOT / "notebooks" / name, timeout=1800)
+        print(f"docs-assets: executed notebooks/{name} in {time.perf_counter() - started:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-notebooks", action="store_true", help="screenshots only")
+    parser.add_argument("--rows", type=int, help="NOTEBOOK_ROWS for the training notebook (default: its own)")
+    args = parser.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"docs-assets: {CHROMIUM} is missing (make browser installs Debian's chromium)", file=sys.stderr)
+        return 2
+
+    from benchmarks.server import start_server
+    from tests.monitoring.hub_standin import StandInHub
+
+    with StandInHub(token=HUB_TOKEN) as hub, tempfile.TemporaryDirectory(prefix="docs-assets-") as tmp:
+        env = {
+            "HF_ENDPOINT": hub.url,
+            "HF_TOKEN": HUB_TOKEN,
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HOME": f"{tmp}/hf-home",
+            "HF_DATASET_REPO": DATASET,
+            "HF_PUSH_EVERY_MIN": "0.1",
+            "ALERT_EVERY_S": "5",
+            "API_TOKEN": "",
+        }
+        server = start_server(Path(tmp) / "server", env=env)
+        try:
+            print(f"docs-assets: service at {server.url}, stand-in Hub at {hub.url}")
+            traffic(server.url)
+            screenshots(server.url)
+        finally:
+            server.stop()
+        print(f"docs-assets: the service pushed {hub.count('commit')} commits to the stand-in Hub")
+    if not args.skip_notebooks:
+        notebooks(args.rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
