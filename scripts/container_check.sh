@@ -108,6 +108,24 @@ if [ -n "$measure" ]; then
   load_rss=$(rss_mb VmRSS) peak_rss=$(rss_mb VmHWM) load_cgroup=$(cgroup_mem)
 fi
 
+# Cold start again, on restarts of the same container: curl polls POST /api/v1/score every 0.1 s, so
+# the figure is the service's (the first start above also counts the host-side smoke runner's startup).
+auth=()
+[ -z "$token" ] || auth=(-H "Authorization: Bearer $token")
+restarts=()
+for _ in 1 2 3; do
+  podman restart -t 10 "$name" >/dev/null
+  port_url=$(podman port "$name" 7860/tcp | head -1)
+  until curl -fsS -m 2 -o /dev/null "${auth[@]}" -H 'content-type: application/json' --data @"$example" \
+        "http://$port_url/api/v1/score" 2>/dev/null; do
+    [ "$(podman inspect -f '{{.State.Running}}' "$name")" = true ] || { say "FAILED: the container died on restart"; exit 1; }
+    sleep 0.1
+  done
+  scored=$(date +%s%N)
+  restarts+=("$(awk -v a="$(podman inspect -f '{{.State.StartedAt.UnixNano}}' "$name")" -v b="$scored" 'BEGIN{printf "%.1f", (b-a)/1e9}')")
+done
+restart_median=$(printf '%s\n' "${restarts[@]}" | sort -n | sed -n 2p)
+
 # SIGTERM: the service pushes its log once more and must be gone within a few seconds.
 start=$(date +%s.%N)
 podman stop -t 15 "$name" >/dev/null
@@ -116,7 +134,8 @@ exit_code=$(podman inspect -f '{{.State.ExitCode}}' "$name")
 
 say "---- figures (python:3.11-slim stand-in base) ----"
 say "image size            ${image_mb} MB"
-say "cold start            ${cold} s (container start -> first REST score answered)"
+say "cold start            ${restart_median} s (median of 3 restarts: ${restarts[*]} s; container start -> first REST score answered)"
+say "first start           ${cold} s (the same, timed through the host-side smoke test)"
 say "healthcheck           ${health}"
 say "RSS at idle           ${idle_rss} MB (app process; container cgroup ${idle_cgroup})"
 if [ -n "$measure" ]; then

@@ -82,3 +82,12 @@ def test_the_checks_catch_a_stale_mention() -> None:
     ]
     assert stale_mentions("{'approval_rate': 0.9, 'threshold': 0.5}", allowed_versions={current})
     assert not stale_mentions("jensen_shannon 0.278 above its threshold 0.173", allowed_versions={current})
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_plotly_figure_has_a_static_png_beside_it(path: Path) -> None:
+    """GitHub's viewer runs no JavaScript: a plotly output alone shows as an empty cell there."""
+    for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+        kinds = [kind for output in cell.get("outputs", []) for kind in output.get("data", {})]
+        figures = kinds.count("application/vnd.plotly.v1+json")
+        assert kinds.count("image/png") >= figures, f"{path.name} cell {index}: {figures} plotly figures, fewer PNGs"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from service.build_info import BUILD_INFO_FILE, read_build_info
@@ -42,29 +41,3 @@ def test_a_corrupt_file_falls_back_instead_of_failing(tmp_path: Path) -> None:
     assert read_build_info(model_version="m-1", root=tmp_path).commit == "unknown"
     (tmp_path / BUILD_INFO_FILE).write_text(json.dumps({"commit": ""}))
     assert read_build_info(model_version="m-1", root=tmp_path).commit == "unknown"
-
-
-def test_the_serving_import_of_lightgbm_leaves_scikit_learn_out_and_scores_the_same() -> None:
-    """app.main's lean import: same probabilities, no scikit-learn or matplotlib in the process."""
-    code = """
-import json, sys
-from scoring.model import import_lightgbm_for_serving, load_model
-import_lightgbm_for_serving()
-import numpy as np
-model = load_model("model")
-rows = np.random.default_rng(0).normal(size=(5, len(model.booster.feature_name())))
-print(json.dumps({"p": model.booster.predict(rows).tolist(),
-                  "hidden": [m for m in ("sklearn", "matplotlib") if m in sys.modules]}))
-import sklearn  # and afterwards scikit-learn still imports normally
-"""
-    lean = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert lean.returncode == 0, lean.stderr
-    answer = json.loads(lean.stdout.strip().splitlines()[-1])
-    assert answer["hidden"] == []
-    from scoring.model import load_model
-
-    model = load_model(ROOT / "model")
-    import numpy as np
-
-    rows = np.random.default_rng(0).normal(size=(5, len(model.booster.feature_name())))
-    assert answer["p"] == model.booster.predict(rows).tolist()
