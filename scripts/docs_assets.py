@@ -114,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"docs-assets: {CHROMIUM} is missing (make browser installs Debian's chromium)", file=sys.stderr)
         return 2
 
-    from benchmarks.server import start_server
     from tests.monitoring.hub_standin import StandInHub
+    from tests.server import start_server
 
     with StandInHub(token=HUB_TOKEN) as hub, tempfile.TemporaryDirectory(prefix="docs-assets-") as tmp:
         env = {

@@ -54,7 +54,7 @@ def serve(example: dict) -> None:
 
 def analyse() -> Any:
     """What the analysis worker does, on the log `serve` wrote."""
-    from monitoring.analysis import AnalysisJob, run_job
+    from monitoring.runner import AnalysisJob, run_job
     from service.settings import Settings
 
     settings = Settings()
@@ -65,11 +65,11 @@ def analyse() -> Any:
 
 def draw(result: Any) -> None:
     """The Monitoring tab's charts, which the service process draws from the worker's result."""
-    from monitoring import charts
+    from monitoring import plots
 
-    for name in dir(charts):
-        chart = getattr(charts, name)
-        if callable(chart) and getattr(chart, "__module__", None) == charts.__name__ and not name.startswith("_"):
+    for name in dir(plots):
+        chart = getattr(plots, name)
+        if callable(chart) and getattr(chart, "__module__", None) == plots.__name__ and not name.startswith("_"):
             try:
                 chart(result)
             except (TypeError, ValueError):  # helpers that take other arguments: their imports are done

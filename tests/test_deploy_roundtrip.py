@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.factories import ROOT
 from tests.monitoring.hub_standin import StandInHub
 
 DEPLOY = ROOT / "scripts" / "deploy_space.py"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.factories import ROOT
 
 METADATA = json.loads((ROOT / "model" / "metadata.json").read_text(encoding="utf-8"))
 VERSION = re.compile(r"\b20\d\d\.\d\d\.\d\d-[0-9a-f]{8}\b")

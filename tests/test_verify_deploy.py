@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.factories import ROOT
+from tests.server import free_port
 
 SCRIPT = ROOT / "scripts" / "verify_deploy.py"
 OLD, NEW = "a" * 40, "b" * 40
@@ -109,7 +110,7 @@ def test_bad_arguments_exit_2(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def staged_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The real service, run from a staged folder whose build-info.json names a known commit."""
-    from tests.conftest import start_server
+    from tests.server import start_test_server as start_server
 
     staged = tmp_path_factory.mktemp("staged") / "space"
     commit = "d" * 40

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from service.build_info import BUILD_INFO_FILE, read_build_info
-from tests.conftest import ROOT
+from tests.factories import ROOT
 
 
 def test_an_image_reports_the_commit_recorded_at_build_time(tmp_path: Path) -> None:
