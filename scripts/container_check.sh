@@ -100,8 +100,8 @@ cgroup_mem() { podman stats --no-stream --format '{{.MemUsage}}' "$name" | cut -
 
 sleep 3
 idle_rss=$(rss_mb VmRSS) idle_cgroup=$(cgroup_mem)
+podman exec -i "$name" python - 20 < scripts/venv_sizes.py | sed 's/^/container_check: /'
 if [ -n "$measure" ]; then
-  podman exec -i "$name" python - 20 < scripts/venv_sizes.py | sed 's/^/container_check: /'
   say "sending 10,000 REST scores"
   API_TOKEN="$token" "$py" scripts/smoke.py --base-url "$base_url" --example "$example" --load 10000 --concurrency 8
   sleep 3

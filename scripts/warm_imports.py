@@ -34,9 +34,9 @@ ROUNDS = 300  # enough rows for the analysis to fill a chunk and compute every s
 def serve(example: dict) -> None:
     """What the service process does: app.main's imports, the app, its routes, scores."""
     sys.path.insert(0, str(APP_ROOT))
-    from scoring.model import import_lightgbm_for_serving
+    from service.lean_imports import prepare_serving_process
 
-    import_lightgbm_for_serving()  # as app.main: the serving process never loads scikit-learn
+    prepare_serving_process()  # as `python app.py` does: no scikit-learn, no Gradio stub upkeep
     from fastapi.testclient import TestClient
 
     import app
