@@ -81,7 +81,9 @@ def build_app(settings: Settings) -> FastAPI:
     api = create_api(service, settings=settings, readiness=readiness, outcomes=outcomes)
     token = BearerToken(settings.token, settings.analyst)
     analyst_tabs: list[gr.Tab] = []
-    blocks = _build_blocks(settings, service, monitoring, prediction_log, hub, outcomes, analyst_tabs=analyst_tabs)
+    blocks = _build_blocks(
+        settings, service, monitoring, prediction_log, hub, outcomes, analyst_tabs=analyst_tabs, footer=build.label
+    )
     reveal = show_tabs_by_role(blocks, analyst_tabs, token)
     janitor = GradioSessionJanitor(blocks, gauges=service.metrics.gauges)
     api.router.lifespan_context = _lifespan(janitor, monitoring, hub, prediction_log)
@@ -168,6 +170,7 @@ def _build_blocks(
     outcomes: OutcomeStore,
     *,
     analyst_tabs: list[gr.Tab],
+    footer: str,
 ) -> gr.Blocks:
     """The UI; the tabs of the analyst role (monitoring, outcomes, personal data) are collected in `analyst_tabs`."""
 
@@ -200,6 +203,7 @@ def _build_blocks(
         logout=settings.token is not None or settings.analyst is not None,
         max_upload_bytes=settings.max_upload_bytes,
         upload_ttl_s=settings.upload_ttl_s,
+        footer=footer,
     )
 
 

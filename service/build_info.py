@@ -31,6 +31,11 @@ class BuildInfo:
     def short_commit(self) -> str:
         return self.commit if self.commit == UNKNOWN else self.commit[:12]
 
+    @property
+    def label(self) -> str:
+        """One line for people: the UI footer."""
+        return f"build `{self.short_commit}` · model `{self.model_version}`"
+
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
 

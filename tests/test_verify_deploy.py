@@ -148,3 +148,16 @@ def test_the_real_service_with_another_commit_fails_the_check(staged_service) ->
     result = verify(url, commit=NEW, timeout=1.5)
     assert result.returncode == 1
     assert f"last seen: HTTP 200, commit {commit}" in result.stderr
+
+
+@pytest.mark.server
+def test_the_ui_footer_names_the_build_and_the_model(staged_service) -> None:
+    import httpx
+
+    url, commit = staged_service
+    ready = httpx.get(f"{url}/readyz", timeout=30).json()
+    assert ready["build"] == {"commit": commit, "model_version": ready["model_version"], "source": "build-info.json"}
+    components = httpx.get(f"{url}/config", timeout=30).json()["components"]
+    footer = [c for c in components if c.get("props", {}).get("elem_id") == "build-footer"]
+    assert len(footer) == 1
+    assert f"build `{commit[:12]}` · model `{ready['model_version']}`" in footer[0]["props"]["value"]

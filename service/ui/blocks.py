@@ -90,8 +90,9 @@ def build_ui(
     logout: bool = False,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     upload_ttl_s: int = DEFAULT_UPLOAD_TTL_S,
+    footer: str | None = None,
 ) -> gr.Blocks:
-    """The UI; `logout` adds a "Log out" link (when a login protects it)."""
+    """The UI; `logout` adds a "Log out" link (when a login protects it), `footer` a line under the tabs."""
     files = BatchFiles(ttl_s=upload_ttl_s)
     # Gradio's own sweep of the files it holds (uploads, outputs): every minute, those older than the TTL
     delete_cache = (min(60, upload_ttl_s), upload_ttl_s)
@@ -113,6 +114,8 @@ def build_ui(
                     builder(tab)
             with gr.Tab("Model", id="model"):
                 build_model_tab(service.model)
+        if footer:  # Gradio's own footer is hidden (CSS): this one says which build is running
+            gr.Markdown(f"<small>{footer}</small>", elem_id="build-footer")
         predict, predict_batch = make_api_functions(service, max_rows=max_rows)
         # queue=False: a scoring call takes a fraction of a millisecond, so the queue's bookkeeping would
         # dominate it; it also lets MCP tool calls run in-process instead of through Gradio's own HTTP client
