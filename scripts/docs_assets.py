@@ -26,14 +26,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 SHOTS = ROOT / "docs" / "img"
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 HUB_TOKEN = "hf_docs_assets_standin"
 DATASET = "acme/credit-predictions"
 NOTEBOOKS = ("01_training.ipynb", "02_monitoring.ipynb")
@@ -53,6 +45,8 @@ def traffic(url: str) -> None:
 def screenshots(url: str) -> list[Path]:
     """The four README pictures: the scoring form with a decision, production data, model, monitoring."""
     from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, LAUNCH_ARGS
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     taken: list[Path] = []
@@ -110,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-notebooks", action="store_true", help="screenshots only")
     parser.add_argument("--rows", type=int, help="NOTEBOOK_ROWS for the training notebook (default: its own)")
     args = parser.parse_args(argv)
+    from tests.browser import CHROMIUM
+
     if not Path(CHROMIUM).exists():
         print(f"docs-assets: {CHROMIUM} is missing (make browser installs Debian's chromium)", file=sys.stderr)
         return 2

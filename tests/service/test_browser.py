@@ -1,6 +1,6 @@
 """A credit officer's path through the UI, in Debian's chromium driven by Playwright.
 
-Screenshots land in docs/img/, where the README shows them.
+Screenshots land in tests.browser.SHOTS (a temp folder); the README's come from `make docs-assets`.
 """
 
 from __future__ import annotations
