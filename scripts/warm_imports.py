@@ -36,7 +36,7 @@ def serve(example: dict) -> None:
     sys.path.insert(0, str(APP_ROOT))
     from service.lean_imports import prepare_serving_process
 
-    prepare_serving_process()  # as `python app.py` does: no scikit-learn, no Gradio stub upkeep
+    prepare_serving_process()  # as `python app.py` does: no scikit-learn in the serving process
     from fastapi.testclient import TestClient
 
     import app

@@ -15,38 +15,6 @@ def run_python(code: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_gradio_imports_without_its_stub_upkeep_and_still_builds_an_app() -> None:
-    answer = run_python("""
-import json
-from service.lean_imports import prepare_serving_process, skip_gradio_stub_upkeep
-prepare_serving_process()
-import gradio as gr
-import gradio.blocks_events
-from gradio import component_meta
-with gr.Blocks() as demo:
-    box = gr.Number(label="x")
-    out = gr.Textbox()
-    box.change(lambda x: str(x), box, out)
-print(json.dumps({
-    "skipped": component_meta.create_or_modify_pyi.__name__,
-    "events_skipped": gradio.blocks_events.create_or_modify_pyi.__name__,
-    "components": sorted(c["type"] for c in demo.config["components"]),
-    "again": skip_gradio_stub_upkeep(),
-}))
-""")
-    assert answer["skipped"] == answer["events_skipped"] == "_no_stub_upkeep"
-    assert {"number", "textbox"} <= set(answer["components"]) and answer["again"] is False
-
-
-def test_without_the_hook_gradio_is_untouched() -> None:
-    answer = run_python("""
-import json, gradio
-from gradio import component_meta
-print(json.dumps({"upkeep": component_meta.create_or_modify_pyi.__name__}))
-""")
-    assert answer == {"upkeep": "create_or_modify_pyi"}
-
-
 def test_lightgbm_without_scikit_learn_scores_the_same() -> None:
     """app.main's lean import: same probabilities, no scikit-learn or matplotlib in the process."""
     code = """
