@@ -22,31 +22,25 @@ ROOT = Path(__file__).resolve().parents[1]
 FULL_LOCK = ROOT / "requirements.txt"
 IMAGE_LOCK = ROOT / "requirements-image.txt"
 
-# What the service imports itself (app.py, scoring/, monitoring/, service/) or needs beside it:
-# uvloop/httptools (uvicorn uses them when present), mlflow-skinny instead of mlflow (loading a model
-# needs no tracking server), FLAML/xgboost-cpu/statsmodels (nannyml imports them; see requirements.txt).
-ROOTS = (
-    "gradio",
-    "mcp",
-    "fastapi",
-    "uvicorn",
-    "uvloop",
-    "httptools",
-    "pydantic-settings",
-    "mlflow-skinny",
-    "lightgbm",
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "scipy",
-    "scikit-learn",
-    "plotly",
-    "huggingface_hub",
-    "nannyml",
-    "FLAML",
-    "xgboost-cpu",
-    "statsmodels",
-)
+# The roots: every top-level requirement of requirements.in (what the project asked for), with
+# `mlflow` swapped for `mlflow-skinny` (loading a model needs no tracking server) and nannyml added
+# (locked with --no-deps beside them, see requirements.txt).
+TOP_LEVEL = ROOT / "requirements.in"
+SWAPPED = {"mlflow": "mlflow-skinny"}
+EXTRA_ROOTS = ("mcp", "nannyml")  # gradio[mcp]'s extra; nannyml is installed --no-deps by `make lock`
+
+
+def roots() -> tuple[str, ...]:
+    names = []
+    for line in TOP_LEVEL.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name = canonicalize_name(Requirement(line).name)
+            if name not in NOT_NEEDED:  # listed there for nannyml's sake, see NOT_NEEDED
+                names.append(SWAPPED.get(name, name))
+    return (*names, *EXTRA_ROOTS)
+
+
 # Declared, never imported by the service or its analysis worker: kaleido, gcsfs, s3fs (nannyml 0.13.1;
 # the header of requirements.txt says why), pyfiglet and APScheduler (nannyml's command line only),
 # GitPython (mlflow-skinny tags runs started in a git checkout; the service logs no runs).
@@ -96,7 +90,7 @@ def closure(roots: tuple[str, ...], lock: dict[str, tuple[str, str]]) -> set[str
 
 
 def render(lock: dict[str, tuple[str, str]]) -> str:
-    kept = closure(ROOTS, lock)
+    kept = closure(roots(), lock)
     lines = sorted((f"{lock[n][0]}=={lock[n][1]}" for n in kept), key=str.lower)
     return HEADER + "\n".join(lines) + "\n"
 

@@ -38,9 +38,18 @@ def files_of(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+SERVICE_TOKEN = "service-token-for-the-space"
+
+
 def hub_env(hub: StandInHub, tmp: Path) -> dict[str, str]:
-    """What a CI runner would have: the endpoint (here the stand-in), a token, a private HF home."""
-    return {"HF_ENDPOINT": hub.url, "HF_TOKEN": TOKEN, "HF_HOME": str(tmp / "hf-home"), "HF_HUB_DISABLE_XET": "1"}
+    """What the deploy job has: the endpoint (here the stand-in), the Hub token, the service's token."""
+    return {
+        "HF_ENDPOINT": hub.url,
+        "HF_TOKEN": TOKEN,
+        "HF_HOME": str(tmp / "hf-home"),
+        "HF_HUB_DISABLE_XET": "1",
+        "API_TOKEN": SERVICE_TOKEN,  # a deploy never ships an open service (scripts/space_secrets.py)
+    }
 
 
 def stage(target: Path, *, commit: str = COMMIT) -> str:
@@ -95,6 +104,7 @@ def deployed(tmp_path: Path, hub: StandInHub) -> tuple[Path, Path, str]:
 def test_the_space_holds_exactly_the_staged_files(deployed: tuple[Path, Path, str], hub: StandInHub) -> None:
     staged, downloaded, digest = deployed
     assert hub.spaces[SPACE].sdk == "docker" and hub.spaces[SPACE].private
+    assert hub.spaces[SPACE].secrets["API_TOKEN"] == SERVICE_TOKEN
     assert files_of(downloaded) == files_of(staged)
     listing = json.loads(run(sys.executable, str(DEPLOY), "--dry-run", "--json", "--root", str(downloaded)).stdout)
     assert listing["digest"] == digest

@@ -21,4 +21,4 @@ def test_a_dependency_missing_from_the_full_lock_is_an_error() -> None:
     lock = image_lock.read_lock(image_lock.FULL_LOCK)
     del lock["packaging"]  # every other root depends on it, one way or another
     with pytest.raises(SystemExit, match="packaging is needed"):
-        image_lock.closure(image_lock.ROOTS, lock)
+        image_lock.closure(image_lock.roots(), lock)

@@ -13,6 +13,7 @@ repos (the prediction log) and Space repos (`scripts/deploy_space.py`); {kind} i
     GET  /api/{kind}/{ns}/{name}/tree/{rev}[/{path}]        file listing (one page)
     HEAD|GET /{kind}/{ns}/{name}/resolve/{rev}/{path}       file metadata / content
     GET  /api/whoami-v2                                     who the token is
+    POST /api/spaces/{ns}/{name}/secrets|variables          a Space secret / variable (key, value)
     POST /api/datasets/{ns}/{name}/super-squash/{branch}    history squashed to one commit (storage)
 
 Datasets live in `StandInHub.repos`, Spaces in `StandInHub.spaces` (with the SDK they were created with).
@@ -41,6 +42,7 @@ _ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
     ("POST", "create", re.compile(r"^/api/repos/create$")),
     ("POST", "validate", re.compile(r"^/api/validate-yaml$")),
     ("GET", "whoami", re.compile(r"^/api/whoami-v2$")),
+    ("POST", "setting", re.compile(r"^/api/spaces/(?P<repo>[^/]+/[^/]+)/(?P<what>secrets|variables)$")),
     ("POST", "preupload", re.compile(rf"^/api/{_REPO}/preupload/(?P<rev>[^/]+)$")),
     ("POST", "commit", re.compile(rf"^/api/{_REPO}/commit/(?P<rev>[^/]+)$")),
     ("GET", "tree", re.compile(rf"^/api/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?$")),
@@ -69,6 +71,8 @@ def git_blob_sha(content: bytes) -> str:
 class Repo:
     private: bool
     sdk: str | None = None  # Spaces only: "docker", "gradio", ...
+    secrets: dict[str, str] = field(default_factory=dict)  # Spaces only
+    variables: dict[str, str] = field(default_factory=dict)  # Spaces only
     commits: list[tuple[str, dict[str, bytes]]] = field(default_factory=list)  # (sha, snapshot)
 
     @property
@@ -296,6 +300,17 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(409, {"error": f"You already created this {kind[:-1]} repo", "url": url})
             store[repo_id] = Repo(private=payload.get("visibility") == "private", sdk=payload.get("sdk"))
         self._send(200, {"url": url, "name": repo_id})
+
+    def _setting(self, *, body: bytes, repo: str, what: str) -> None:
+        found = self._repo(repo, "spaces")
+        if found is None:
+            return
+        payload = json.loads(body)
+        with self.state._lock:
+            getattr(found, what)[payload["key"]] = payload["value"]
+        if what == "variables":
+            return self._send(200, {k: {"value": v} for k, v in found.variables.items()})
+        self._send(200, {})
 
     def _validate(self, *, body: bytes) -> None:
         self._send(200, {"errors": [], "warnings": []})
