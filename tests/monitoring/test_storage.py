@@ -349,3 +349,33 @@ def test_the_shared_cache_lets_go_of_compacted_shards(
     compact_local([root], out_root=root, before=TODAY.date())
     assert_same(before, read_log([root], cache=cache))
     assert len(cache._entries) == 8 + 2  # today's shards and the two Parquet files, no deleted source
+
+
+def test_outcomes_are_compacted_and_erased_like_any_kind(tmp_path: Path) -> None:
+    from monitoring.log.erasure import erase, find_rows
+    from monitoring.log.reader import read_outcomes
+    from monitoring.log.records import build_outcome_row
+
+    root = tmp_path / "live"
+    log = PredictionLog(root)
+    for i in range(6):
+        row = build_outcome_row(
+            request_id=f"req-{i}",
+            client_ref="ref-a" if i % 2 else "ref-b",
+            defaulted=bool(i % 3 == 0),
+            observed_at="2026-11-01",
+            status="recorded",
+            channel="rest",
+            prediction_ts=None,
+            now=TODAY - timedelta(days=1, minutes=i),
+        )
+        log.append(row)
+        with log.lock:
+            log.seal()
+    log.close()
+    before = read_outcomes([root])
+    (done,) = compact_local([root], out_root=root, before=TODAY.date())
+    assert done.kind == "outcome" and done.rows == 6 and not list(root.glob("date=*/*.jsonl"))
+    pd.testing.assert_frame_equal(before, read_outcomes([root]), check_exact=True)
+    assert erase(find_rows([root], "ref-a")) == 3
+    assert sorted(read_outcomes([root])["request_id"]) == ["req-0", "req-2", "req-4"]
