@@ -164,11 +164,7 @@ def cell_value(name: str, text: str) -> Any:
 
 def table_payloads(table: CsvTable) -> list[dict[str, Any]]:
     """One application per row (missing cells left out, TARGET set aside); {} for a refused row."""
-    columns = []
-    for j, name in enumerate(table.header):
-        spec = FIELDS.get(name)
-        if name != TARGET_COLUMN:
-            columns.append((j, name, _identifier if spec is None else _label if spec.kind == "category" else _number))
+    columns = _converters(table.header)
     payloads: list[dict[str, Any]] = []
     for i, cells in enumerate(table.rows):
         payload: dict[str, Any] = {}
@@ -181,48 +177,41 @@ def table_payloads(table: CsvTable) -> list[dict[str, Any]]:
     return payloads
 
 
-def _number_column(cells: list[str | None]) -> pd.Series:
-    """Float64 when every present cell is a number; otherwise objects, the words kept for the validator."""
-    text = pd.Series(cells, dtype=object).str.strip()
-    missing = text.isna() | text.isin(MISSING_CELLS)
-    numbers = pd.to_numeric(text.where(~missing), errors="coerce")
-    words = numbers.isna() & ~missing
-    if not words.any():
-        return numbers.astype("float64")
-    mixed = numbers.astype(object)
-    mixed[words] = text[words]
-    return mixed
+def _converters(header: Sequence[str]) -> list[tuple[int, str, Any]]:
+    """(position, name, cell converter) of every column but TARGET."""
+    out = []
+    for j, name in enumerate(header):
+        spec = FIELDS.get(name)
+        if name != TARGET_COLUMN:
+            out.append((j, name, _identifier if spec is None else _label if spec.kind == "category" else _number))
+    return out
 
 
-def _text_column(cells: list[str | None], *, strip: bool) -> pd.Series:
-    text = pd.Series(cells, dtype=object)
-    trimmed = text.str.strip()
-    missing = text.isna() | trimmed.isin(MISSING_CELLS)
-    return (trimmed if strip else text).where(~missing, None)
+def _series(name: str, values: list[Any]) -> pd.Series:
+    spec = FIELDS.get(name)
+    if spec is None:
+        return pd.Series(values, dtype=object)
+    if spec.kind == "category":
+        return pd.Series(values, dtype="string")
+    if all(v is None or isinstance(v, float) for v in values):
+        return pd.Series([math.nan if v is None else v for v in values], dtype="float64")
+    return pd.Series(values, dtype=object)  # a word among the numbers: kept, for its row's problem
 
 
 def table_frame(table: CsvTable, start: int = 0, stop: int | None = None) -> pd.DataFrame:
     """Rows [start, stop) as a table for the columnar validator: the same applications as `table_payloads`.
 
-    Number columns are float64 unless a cell is a word (then objects: the word stays, for its row's
-    problem); labels are strings as written; identifiers are trimmed strings, never numbers; a missing
-    cell is null. A refused (ragged) row is all null, so it can never be scored.
+    Cells are converted as `table_payloads` converts them; a number column is float64 unless a cell is a
+    word (then objects), labels are strings, identifiers trimmed strings, a missing cell is null, and a
+    refused (ragged) row is all null, so it can never be scored.
     """
     stop = len(table.rows) if stop is None else min(stop, len(table.rows))
     rows = table.rows[start:stop]
     refused = {i - start for i in table.refused if start <= i < stop}
-    columns: dict[str, pd.Series] = {}
-    for j, name in enumerate(table.header):
-        if name == TARGET_COLUMN:
-            continue
-        cells = [None if i in refused else cells[j] for i, cells in enumerate(rows)]
-        spec = FIELDS.get(name)
-        if spec is None:
-            columns[name] = _text_column(cells, strip=True)
-        elif spec.kind == "category":
-            columns[name] = _text_column(cells, strip=False).astype("string")
-        else:
-            columns[name] = _number_column(cells)
+    columns = {}
+    for j, name, convert in _converters(table.header):
+        values = [None if i in refused or not cells[j] else convert(cells[j]) for i, cells in enumerate(rows)]
+        columns[name] = _series(name, values)
     return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
 
 
