@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.params import Depends
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from monitoring.outcomes.store import ANSWERS, OutcomeStore
 from scoring.errors import LogWriteError, ServiceUnavailable
@@ -121,6 +122,7 @@ def outcomes_router(store: OutcomeStore, *, settings: Settings, dependencies: Se
     async def outcomes(request: Request) -> Response:
         start_clock(request)
         rows = outcome_rows(await read_json(request, settings.max_outcome_body_bytes), settings.max_outcome_rows)
-        return JSONResponse(record_or_503(store, rows, channel="rest"))
+        # matching reads the log (the first call of a process parses it): off the event loop
+        return JSONResponse(await run_in_threadpool(record_or_503, store, rows, channel="rest"))
 
     return router
