@@ -32,7 +32,8 @@ class OutcomeRules:
     calibration_alpha: float = 0.01  # a decile is off when its binomial p-value is below this
     calibration_deciles: int = 3  # ... and the alert needs this many deciles off
     fairness_tolerance: float = 0.10  # approval-rate gap moved this far from the reference's gap
-    fairness_min_rows: int = 50  # rows a group needs in a chunk to count in the gap
+    fairness_min_rows: int = 100  # rows a group needs in a chunk to count in the gap
+    significance: float = 0.01  # the realized cost must exceed its limit beyond chance (one-sided binomial)
     psi_alert: float = PSI_SHIFT
 
 
@@ -50,6 +51,26 @@ def _alert(kind: str, subject: str, chunks: list[str], severity: str, message: s
     }
 
 
+def _beyond_chance(realized: pd.DataFrame, reference: dict[str, float], rules: OutcomeRules) -> pd.Series:
+    """Whether each chunk's defaults among approved loans exceed the limit's default rate beyond chance.
+
+    On approved loans the cost per 1,000 is 10 x 1,000 x the default rate, so "cost above the limit" is
+    "default rate above reference x (1 + margin)": a one-sided exact binomial test at `significance`
+    keeps a few hundred outcomes (sd of the cost ~ 100 per 1,000) from alerting on noise.
+    """
+    from scipy.stats import binomtest
+
+    rate = min(reference["default_rate"] * (1 + rules.cost_margin), 1.0)
+    return pd.Series(
+        [
+            n > 0 and binomtest(int(k), int(n), rate, alternative="greater").pvalue < rules.significance
+            for k, n in zip(realized["defaults"], realized["approved_labelled"], strict=True)
+        ],
+        index=realized.index,
+        dtype=bool,
+    )
+
+
 def outcome_alerts(
     realized: pd.DataFrame,
     *,
@@ -63,7 +84,7 @@ def outcome_alerts(
     out: list[dict[str, Any]] = []
     enough = realized[realized["enough_labels"]]
     limit = reference["cost_per_1000"] * (1 + rules.cost_margin)
-    costly = enough[enough["cost_per_1000"] > limit]
+    costly = enough[(enough["cost_per_1000"] > limit) & _beyond_chance(enough, reference, rules)]
     if len(costly):
         out.append(
             _alert(
@@ -73,7 +94,7 @@ def outcome_alerts(
                 "critical",
                 f"realized cost {costly['cost_per_1000'].max():.0f} per 1,000 approved loans, above the reference's "
                 f"{reference['cost_per_1000']:.0f} by more than {rules.cost_margin:.0%} in {len(costly)}/{len(enough)} "
-                "chunks with enough outcomes (accepts-only)",
+                f"chunks with enough outcomes (accepts-only; beyond chance at p < {rules.significance})",
                 RETRAIN,
                 threshold=round(float(limit), 3),
             )

@@ -39,6 +39,8 @@ COLUMNS = [
     "roc_auc",
     "cost_per_1000",
     "default_rate",
+    "approved_labelled",
+    "defaults",
     "estimated_roc_auc",
     "estimated_cost_per_1000",
 ]
@@ -94,7 +96,10 @@ def realized_table(monitor: DriftMonitor, data: pd.DataFrame, chunks: pd.DataFra
     table["approved_coverage"] = table["labelled"] / table["approved"].where(table["approved"] > 0)
     table["enough_labels"] = table["labelled"] >= min_labels
     approved = labelled[labelled[Y_PRED] == 0]
-    table["default_rate"] = approved.groupby(CHUNK_COLUMN)[Y_TRUE].mean().reindex(table["chunk"]).to_numpy(float)
+    by_chunk = approved.groupby(CHUNK_COLUMN)[Y_TRUE]
+    table["approved_labelled"] = by_chunk.size().reindex(table["chunk"]).fillna(0).to_numpy(int)
+    table["defaults"] = by_chunk.sum().reindex(table["chunk"]).fillna(0).to_numpy(int)
+    table["default_rate"] = by_chunk.mean().reindex(table["chunk"]).to_numpy(float)
     table.loc[~table["enough_labels"], "default_rate"] = np.nan
     for column in ("roc_auc", "cost_per_1000", "estimated_roc_auc", "estimated_cost_per_1000"):
         table[column] = np.nan

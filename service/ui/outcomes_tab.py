@@ -3,8 +3,6 @@ Gradio API `/record_outcomes` (same store, same answers as `POST /api/v1/outcome
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -14,6 +12,7 @@ from monitoring.outcomes.store import ANSWERS, FIELDS, OutcomeStore
 from scoring.errors import ServiceUnavailable
 from service.api.outcomes_routes import record_or_503
 from service.ui.common import as_gradio_error
+from service.ui.uploads import require_uploaded, uploads_only
 
 
 def read_outcome_csv(path: str, *, max_rows: int) -> list[dict[str, Any]]:
@@ -62,7 +61,7 @@ def build_outcomes_tab(store: OutcomeStore, *, max_rows: int) -> None:
         "known), conflict (a different outcome is already recorded; refused, kept for audit), unknown_request "
         "or invalid. Same as `POST /api/v1/outcomes`."
     )
-    upload = gr.File(label="Outcomes (CSV)", file_types=[".csv"], elem_id="outcomes-upload")
+    upload = uploads_only(gr.File(label="Outcomes (CSV)", file_types=[".csv"], elem_id="outcomes-upload"))
     run = gr.Button("Record the outcomes", variant="primary", elem_id="outcomes-run")
     summary = gr.Markdown(elem_id="outcomes-summary")
     answers = gr.File(label="Per-row answers (CSV)", elem_id="outcomes-answers")
@@ -71,14 +70,16 @@ def build_outcomes_tab(store: OutcomeStore, *, max_rows: int) -> None:
     def on_run(path: str | None) -> tuple[str, str, pd.DataFrame]:
         if not path:
             raise gr.Error("Choose a CSV file first", print_exception=False)
-        rows = read_outcome_csv(path, max_rows=max_rows)
+        source = require_uploaded(path)  # the Batch tab's rule: only a file uploaded here is read
+        rows = read_outcome_csv(str(source), max_rows=max_rows)
         try:
             answer = record_or_503(store, rows, channel="gradio_batch")
         except ServiceUnavailable as exc:
             raise as_gradio_error(exc) from None
         table = pd.DataFrame(answer["results"]).reindex(columns=["index", "status", "request_id", "field", "reason"])
         table.insert(0, "row", table.pop("index") + 1)
-        target = Path(tempfile.mkdtemp(prefix="outcomes-")) / f"answers-{Path(path).stem}.csv"
+        # beside the upload, in Gradio's cache: swept with it
+        target = source.parent / f"answers-{source.stem}.csv"
         table.to_csv(target, index=False)
         counts = answer["counts"]
         text = ", ".join(f"**{counts[k]:,}** {k.replace('_', ' ')}" for k in ANSWERS)

@@ -97,3 +97,31 @@ def test_calibration_test_and_psi_on_known_inputs() -> None:
     assert doubled["off"].sum() >= 8 and (doubled["observed"] > doubled["predicted"]).all()
     assert psi(np.full(10, 0.1), np.full(10, 0.1)) == pytest.approx(0.0)
     assert psi(np.array([0.5] + [0.5 / 9] * 9), np.full(10, 0.1)) > 0.25
+
+
+def test_cost_alert_needs_the_excess_beyond_chance() -> None:
+    from monitoring.alerts.outcomes import outcome_alerts
+
+    reference = {"cost_per_1000": 390.0, "default_rate": 0.039, "roc_auc": 0.67}
+    empty = pd.DataFrame(columns=["off"])
+    gaps = pd.DataFrame(columns=["attribute", "moved", "key", "gap", "reference_gap"])
+    stability = pd.DataFrame({"key": ["#1"], "psi": [0.01]})
+
+    def alerts(defaults: int, approved: int) -> set[str]:
+        realized = pd.DataFrame(
+            {
+                "key": ["#1"],
+                "enough_labels": [True],
+                "cost_per_1000": [10_000 * defaults / approved],
+                "roc_auc": [0.7],
+                "defaults": [defaults],
+                "approved_labelled": [approved],
+            }
+        )
+        found = outcome_alerts(
+            realized, reference=reference, calibration=empty, gaps=gaps, stability=stability, rules=OutcomeRules()
+        )
+        return {a["kind"] for a in found}
+
+    assert alerts(21, 293) == set()  # 717 per 1,000 on 293 loans: above the limit, within chance
+    assert alerts(210, 2_930) == {"realized_cost"}  # the same rate on ten times the loans is real

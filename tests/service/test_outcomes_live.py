@@ -144,3 +144,61 @@ def test_tab_shows_realized_vs_estimated_and_coverage(degrading) -> None:
         assert "label coverage" in chart.inner_text() and "Accepts-only" in chart.inner_text()
         assert "Traceback" not in page.content()
         browser.close()
+
+
+def test_outcomes_tab_csv_upload_answers_per_row_with_a_download(degrading, tmp_path) -> None:
+    server, _, _, _ = degrading
+    from playwright.sync_api import sync_playwright
+
+    known = next(
+        json.loads(line)
+        for path in sorted(server.log_dir.rglob("outcomes-*.jsonl"))
+        for line in path.read_text().splitlines()
+    )
+    source = tmp_path / "outcomes.csv"
+    flipped = "false" if known["defaulted"] else "true"
+    source.write_text(
+        "request_id,defaulted,observed_at\n"
+        f"{known['request_id']},{str(known['defaulted']).lower()},2027-03-01\n"
+        f"{known['request_id']},{flipped},2027-03-02\n"
+        "no-such-request,1,\n"
+        f"{known['request_id']},maybe,\n"
+    )
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server.url + "/")
+        page.get_by_role("tab", name="Outcomes").click()
+        page.locator("#outcomes-upload input[type=file]").set_input_files(str(source))
+        page.get_by_role("button", name="Record the outcomes").click()
+        page.wait_for_function("document.querySelector('#outcomes-summary')?.innerText.includes('duplicate')")
+        summary = page.locator("#outcomes-summary").inner_text()
+        assert "0 recorded, 1 duplicate, 1 conflict, 1 unknown request, 1 invalid" in summary
+        with page.expect_download() as download:
+            page.locator("#outcomes-answers a").first.click()
+        target = tmp_path / "answers.csv"
+        download.value.save_as(target)
+        context.close()
+        browser.close()
+    lines = target.read_text().splitlines()
+    assert lines[0] == "row,status,request_id,field,reason"
+    assert [line.split(",")[1] for line in lines[1:]] == ["duplicate", "conflict", "unknown_request", "invalid"]
+
+
+def test_gradio_api_record_outcomes_gives_the_same_answers(degrading) -> None:
+    server, _, _, _ = degrading
+    from gradio_client import Client
+
+    known = next(
+        json.loads(line)
+        for path in sorted(server.log_dir.rglob("outcomes-*.jsonl"))
+        for line in path.read_text().splitlines()
+    )
+    client = Client(server.url, verbose=False)
+    answer = client.predict(
+        [{"request_id": known["request_id"], "defaulted": known["defaulted"]}, {"request_id": "nope", "defaulted": 1}],
+        api_name="/record_outcomes",
+    )
+    assert [r["status"] for r in answer["results"]] == ["duplicate", "unknown_request"]
