@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 OPERATIONS = [
     ("POST", "/api/v1/score"),
     ("POST", "/api/v1/score/batch"),
+    ("POST", "/api/v1/outcomes"),
     ("GET", "/api/v1/model"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
