@@ -8,13 +8,14 @@ import orjson
 import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.params import Depends
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from scoring.tables import ARROW, CSV, PARQUET, TABLE_TYPES
 from service.api.body import JSON_TYPES, batch_rows, decode_json, media_type, read_body, read_json
 from service.api.docs import COMMON_RESPONSES
 from service.api.pool import BatchPool
 from service.api.problems import RequestRefused, start_clock
+from service.api.responses import FastJSON
 from service.api.tables import answer_type, table_answer, table_rows
 from service.openapi import EXAMPLE_LOW_RISK
 from service.scoring import ScoringService
@@ -44,7 +45,7 @@ def scoring_router(
     async def score(request: Request, explain: bool = False) -> Response:
         started = start_clock(request)
         payload = await read_json(request, settings.max_body_bytes)
-        return JSONResponse(service.score(payload, channel="rest", explain=explain, started=started))
+        return FastJSON(service.score(payload, channel="rest", explain=explain, started=started))
 
     @router.post(
         "/score/batch",

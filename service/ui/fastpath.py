@@ -18,8 +18,6 @@ wrong). `/metrics` shows `gradio_fast_path` (1 = all three on) and `tests/servic
 fails when an upgrade moves any of them.
 """
 
-from __future__ import annotations
-
 import inspect
 import logging
 import os
