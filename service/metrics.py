@@ -1,82 +1,96 @@
-"""A small Prometheus text-format registry: request latency, predictions by decision, errors by kind.
+"""The service's Prometheus metrics, kept with `prometheus_client`: request latency, predictions by decision,
+errors by kind, refused logins by door, the gauges other parts set, and the process's CPU, memory and files.
 
-Hand-written rather than a dependency: three metric families, no labels beyond one or two, and it
-must cost well under a microsecond per observation on the scoring path.
+`prometheus_client` replaced a hand-written registry once measured on the scoring path: with each label
+set's child looked up once and kept, a scored request pays ~3 µs more than before, against ~400 µs
+of server time (docs/optimization.md). Every metric name and label stays what the docs and alerts use.
 """
 
 from __future__ import annotations
 
-import bisect
 import threading
-from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS_MS = (0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
+
+prometheus_client.disable_created_metrics()  # no `_created` series: nothing here reads them
+
+
+class _Gauges(Collector):
+    """The `gauges` dict, one gauge per entry, read at each scrape (the janitor, the fast path, the alerts)."""
+
+    def __init__(self, values: dict[str, float]) -> None:
+        self._values = values
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for name, value in sorted(self._values.items()):
+            yield GaugeMetricFamily(name, name.replace("_", " "), value=value)
 
 
 class Metrics:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._latency: dict[str, list[int]] = {}
-        self._latency_sum: Counter[str] = Counter()
-        self._predictions: Counter[tuple[str, str]] = Counter()
-        self._errors: Counter[tuple[str, str]] = Counter()
-        self._unauthenticated: Counter[str] = Counter()
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._latency = Histogram(
+            "scoring_request_latency_ms",
+            "Server-side latency of scoring requests, in milliseconds.",
+            ["channel"],
+            buckets=LATENCY_BUCKETS_MS,
+            registry=self.registry,
+        )
+        self._predictions = Counter(
+            "scoring_predictions_total",
+            "Scored applications by channel and decision.",
+            ["channel", "decision"],
+            registry=self.registry,
+        )
+        self._errors = Counter(
+            "scoring_errors_total",
+            "Rejected or failed requests by channel and kind.",
+            ["channel", "kind"],
+            registry=self.registry,
+        )
+        self._unauthenticated = Counter(
+            "scoring_unauthenticated_total",
+            "Requests refused for a missing or wrong secret, by door.",
+            ["door"],
+            registry=self.registry,
+        )
         self.gauges: dict[str, float] = {}
+        self.registry.register(_Gauges(self.gauges))
+        ProcessCollector(registry=self.registry)
+        self._children: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        # labels() costs ~3 µs (a lock, a dict, a tuple); the cached child makes an observation ~1 µs
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            with self._lock:
+                child = self._children[key] = metric.labels(*labels)
+        return child
 
     def observe_latency(self, channel: str, ms: float) -> None:
-        with self._lock:
-            buckets = self._latency.setdefault(channel, [0] * (len(LATENCY_BUCKETS_MS) + 1))
-            buckets[bisect.bisect_left(LATENCY_BUCKETS_MS, ms)] += 1
-            self._latency_sum[channel] += ms
+        self._child(self._latency, channel).observe(ms)
 
     def count_prediction(self, channel: str, decision: str) -> None:
-        with self._lock:
-            self._predictions[(channel, decision)] += 1
+        self._child(self._predictions, channel, decision).inc()
 
     def count_error(self, channel: str, kind: str) -> None:
-        with self._lock:
-            self._errors[(channel, kind)] += 1
+        self._child(self._errors, channel, kind).inc()
 
     def count_unauthenticated(self, door: str) -> None:
         """A request refused for a missing or wrong secret (its log row is sampled, this count is not)."""
-        with self._lock:
-            self._unauthenticated[door] += 1
+        self._child(self._unauthenticated, door).inc()
+
+    def predictions_total(self) -> int:
+        return int(sum(s.value for m in self._predictions.collect() for s in m.samples if s.name.endswith("_total")))
 
     def render(self) -> str:
-        with self._lock:
-            lines = [
-                "# HELP scoring_request_latency_ms Server-side latency of scoring requests, in milliseconds.",
-                "# TYPE scoring_request_latency_ms histogram",
-            ]
-            for channel, buckets in sorted(self._latency.items()):
-                cumulative = 0
-                for bound, count in zip((*LATENCY_BUCKETS_MS, "+Inf"), buckets, strict=True):
-                    cumulative += count
-                    lines.append(f'scoring_request_latency_ms_bucket{{channel="{channel}",le="{bound}"}} {cumulative}')
-                lines.append(f'scoring_request_latency_ms_sum{{channel="{channel}"}} {self._latency_sum[channel]:.3f}')
-                lines.append(f'scoring_request_latency_ms_count{{channel="{channel}"}} {cumulative}')
-            lines += [
-                "# HELP scoring_predictions_total Scored applications by channel and decision.",
-                "# TYPE scoring_predictions_total counter",
-            ]
-            lines += [
-                f'scoring_predictions_total{{channel="{c}",decision="{d}"}} {n}'
-                for (c, d), n in sorted(self._predictions.items())
-            ]
-            lines += [
-                "# HELP scoring_errors_total Rejected or failed requests by channel and kind.",
-                "# TYPE scoring_errors_total counter",
-            ]
-            lines += [
-                f'scoring_errors_total{{channel="{c}",kind="{k}"}} {n}' for (c, k), n in sorted(self._errors.items())
-            ]
-            lines += [
-                "# HELP scoring_unauthenticated_total Requests refused for a missing or wrong secret, by door.",
-                "# TYPE scoring_unauthenticated_total counter",
-            ]
-            lines += [
-                f'scoring_unauthenticated_total{{door="{d}"}} {n}' for d, n in sorted(self._unauthenticated.items())
-            ]
-            for name, value in sorted(self.gauges.items()):
-                lines += [f"# TYPE {name} gauge", f"{name} {value}"]
-        return "\n".join(lines) + "\n"
+        return generate_latest(self.registry).decode()

@@ -240,7 +240,7 @@ def test_unwritable_log_follows_the_policy(tmp_path, policy):
     finally:
         server.stop()
     assert state["log"]["writable"] is False and state["log_write_policy"] == policy
-    assert 'scoring_errors_total{channel="rest",kind="log_write_failed"} 1' in metrics
+    assert 'scoring_errors_total{channel="rest",kind="log_write_failed"} 1.0' in metrics
     if policy == "refuse":
         assert response.status_code == 503
         assert response.json()["detail"][0]["kind"] == "log_unavailable"
