@@ -102,6 +102,18 @@ def test_gradio_api_needs_the_token(secured):
     assert client.predict(EXAMPLE_LOW_RISK, False, api_name="/predict")["decision"] in ("approve", "refuse")
 
 
+def test_the_plain_run_route_needs_the_login_cookie(secured):
+    """README's latency-critical Gradio caller: /login once with the token, then POST /gradio_api/run/predict."""
+    body = {"data": [EXAMPLE_LOW_RISK, False]}
+    with httpx.Client(base_url=secured.url, timeout=30) as http:
+        assert http.post("/gradio_api/run/predict", json=body).status_code == 401
+        bearer = {"Authorization": f"Bearer {TOKEN}"}  # the REST credential is not a Gradio login
+        assert http.post("/gradio_api/run/predict", json=body, headers=bearer).status_code == 401
+        assert http.post("/login", data={"username": "any", "password": TOKEN}).status_code == 200
+        answer = http.post("/gradio_api/run/predict", json=body)
+        assert answer.status_code == 200 and answer.json()["data"][0]["decision"] in ("approve", "refuse")
+
+
 def test_ui_shows_a_login_page_not_the_app(secured):
     with httpx.Client(base_url=secured.url, timeout=30) as anonymous:
         page = anonymous.get("/")
