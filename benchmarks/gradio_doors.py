@@ -17,6 +17,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ CALL = "Gradio call + SSE /gradio_api/call/predict, httpx"
 CLIENT = "gradio_client.predict"
 CLIENT_FAST_POLL = "gradio_client.predict, its 50 ms poll cut to 1 ms"
 CLIENT_POLL_S = 0.05
+CPU_MS = "server CPU ms per call, in the order of the doors"
 
 
 @contextlib.contextmanager
@@ -52,8 +54,20 @@ def _short_client_poll() -> Iterator[None]:
         client_utils.time = real
 
 
-def gradio_doors(url: str, payloads: list[dict[str, Any]], *, n: int, rounds: int = 10) -> dict[str, np.ndarray]:
-    """Latency (ms) of each door; the gradio_client rows get a tenth of the calls (each takes ~50+ ms)."""
+def server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 10 ms ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def gradio_doors(
+    url: str, payloads: list[dict[str, Any]], *, n: int, pid: int | None = None, rounds: int = 10
+) -> dict[str, np.ndarray]:
+    """Latency (ms) of each door; the gradio_client rows get a tenth of the calls (each takes ~50+ ms).
+
+    With the server's `pid`, the server CPU time each door used is kept too (`CPU_MS`): unlike latency,
+    it barely moves when other jobs share the cores, so its ratios hold on a busy machine.
+    """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no usage pings from the clients
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     from gradio_client import Client
@@ -93,36 +107,51 @@ def gradio_doors(url: str, payloads: list[dict[str, Any]], *, n: int, rounds: in
             CLIENT_FAST_POLL: (predict_fast_poll, max(n // 10, 20)),
         }
         try:
-            return _interleaved(doors, rounds=rounds)
+            return _interleaved(doors, rounds=rounds, pid=pid)
         finally:
             client.close()
             fast_client.close()
 
 
-def _interleaved(doors: dict[str, tuple[Callable[[int], None], int]], *, rounds: int) -> dict[str, np.ndarray]:
+def _interleaved(
+    doors: dict[str, tuple[Callable[[int], None], int]], *, rounds: int, pid: int | None
+) -> dict[str, np.ndarray]:
     for fn, _ in doors.values():
         for i in range(10):
             fn(i)
     times: dict[str, list[float]] = {name: [] for name in doors}
+    cpu = dict.fromkeys(doors, 0.0)
     for r in range(rounds):
         for name, (fn, total) in doors.items():
             per_round = max(total // rounds, 1)
+            before = server_cpu_s(pid) if pid else 0.0
             for i in range(r * per_round, (r + 1) * per_round):
                 started = time.perf_counter()
                 fn(i)
                 times[name].append((time.perf_counter() - started) * 1000)
-    return {name: np.array(values) for name, values in times.items()}
+            cpu[name] += server_cpu_s(pid) - before if pid else 0.0
+    result = {name: np.array(values) for name, values in times.items()}
+    if pid:
+        result[CPU_MS] = np.array([cpu[name] / len(times[name]) * 1000 for name in doors])
+    return result
 
 
 def print_ratios(doors: dict[str, np.ndarray]) -> dict[str, float]:
-    """The table of section 2b; returns each door's p50 ratio to REST."""
+    """The table of section 2b; returns each door's p50 ratio to REST (and `cpu <door>`: its CPU ratio)."""
+    latency = {name: values for name, values in doors.items() if name != CPU_MS}
+    cpu = dict(zip(latency, doors[CPU_MS], strict=True)) if CPU_MS in doors else {}
     rest = float(np.percentile(doors[REST], 50))
-    ratios = {name: float(np.percentile(values, 50)) / rest for name, values in doors.items()}
-    print(f"| {'door (httpx, same server, rounds interleaved)':<52} | {'p50 ms':>8} | {'p99 ms':>8} | {'x REST':>7} |")
-    print(f"|{'-' * 54}|{'-' * 10}|{'-' * 10}|{'-' * 9}|")
-    for name, values in doors.items():
+    ratios = {name: float(np.percentile(values, 50)) / rest for name, values in latency.items()}
+    ratios.update({f"cpu {name}": ms / cpu[REST] for name, ms in cpu.items()})
+    print(
+        f"| {'door (httpx, same server, rounds interleaved)':<52} | {'p50 ms':>8} | {'p99 ms':>8} | {'x REST':>7} |"
+        f" {'server CPU ms':>13} | {'x REST':>7} |"
+    )
+    print(f"|{'-' * 54}|{'-' * 10}|{'-' * 10}|{'-' * 9}|{'-' * 15}|{'-' * 9}|")
+    for name, values in latency.items():
         p50, p99 = np.percentile(values, 50), np.percentile(values, 99)
-        print(f"| {name:<52} | {p50:8.3f} | {p99:8.3f} | {ratios[name]:6.1f}x |")
+        cpu_cells = f"{cpu[name]:13.3f} | {ratios[f'cpu {name}']:6.1f}x" if cpu else f"{'-':>13} | {'-':>7}"
+        print(f"| {name:<52} | {p50:8.3f} | {p99:8.3f} | {ratios[name]:6.1f}x | {cpu_cells} |")
     floor = np.percentile(doors[CLIENT], 50) - np.percentile(doors[CLIENT_FAST_POLL], 50)
     print(f"\n  gradio_client's 50 ms poll adds {floor:.1f} ms to its p50 (client side; the server cannot remove it)")
     return ratios
@@ -133,7 +162,6 @@ def main() -> None:
     import argparse
     import sys
     import tempfile
-    from pathlib import Path
 
     from scoring.payloads import frame_to_payloads
     from scoring.synth.generate import production_stream
@@ -150,7 +178,7 @@ def main() -> None:
         env = {"LOG_LEVEL": "WARNING", "ALERT_EVERY_S": "3600", "GRADIO_FAST_PATH": fast}
         server = start_server(folder, env=env)
         try:
-            doors = gradio_doors(server.url, payloads, n=args.n)
+            doors = gradio_doors(server.url, payloads, n=args.n, pid=server.pid)
         finally:
             server.stop()
         print(f"\nGRADIO_FAST_PATH={fast} (load average {os.getloadavg()[0]:.1f})\n")
