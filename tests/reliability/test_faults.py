@@ -285,6 +285,7 @@ def test_bad_model_stops_the_start_with_a_clear_error(tmp_path):
             "MODEL_DIR": str(model_dir),
             "PREDICTION_LOG_DIR": str(tmp_path / name / "predictions"),
             "HISTORY_DIR": str(tmp_path / name / "h"),
+            "OPEN_DEMO": "1",  # token-less on purpose: this test is about the model, not the open-mode refusal
         }
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=out.open("wb"), stderr=subprocess.STDOUT
