@@ -43,6 +43,7 @@ from service.readiness import Readiness
 from service.scoring import ScoringService
 from service.security import secure_app, server_options
 from service.settings import Settings
+from service.timing import ArrivalClock
 from service.ui import fastpath
 from service.ui.blocks import PRODUCT, build_ui
 from service.ui.data_tab import build_data_tab
@@ -92,6 +93,7 @@ def build_app(settings: Settings) -> FastAPI:
     secure_app(
         app, blocks, token=token, service=service, settings=settings, analyst_tabs=analyst_tabs, reveal_fns=reveal
     )
+    app.add_middleware(ArrivalClock)  # added last, so outermost: latency_ms starts when the request arrived
     log.info("app built", extra={"seconds": round(time.perf_counter() - started, 3)})
     return app
 
@@ -173,6 +175,7 @@ def _build_blocks(
     footer: str,
 ) -> gr.Blocks:
     """The UI; the tabs of the analyst role (monitoring, outcomes, personal data) are collected in `analyst_tabs`."""
+    rules = settings.alert_rules()
 
     def monitoring_tab(tab: gr.Tab) -> None:
         analyst_tabs.append(tab)
@@ -181,6 +184,7 @@ def _build_blocks(
             monitoring.runner,
             operational=monitoring.watcher.operational,
             history=lambda: hub.restore_status().as_dict(),
+            slo=(rules.slo_p95_ms, rules.slo_p99_ms),
         )
 
     def data_tab(tab: gr.Tab) -> None:

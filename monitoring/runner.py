@@ -95,8 +95,9 @@ class RunnerState:
     result: MonitoringResult | None = None
     running: bool = False
     error: str | None = None
-    requested: tuple[str, str] | None = None
+    requested: tuple[str, str] | None = None  # (window, chunking label) of the run in progress or last started
     finished_at: str | None = None
+    queued: tuple[str, str] | None = None  # a refresh asked for while running: it starts when the run ends
 
 
 class AnalysisRunner:
@@ -112,9 +113,11 @@ class AnalysisRunner:
             raise ValueError("isolation is 'process' or 'thread'")
         self.job, self.isolation = job, isolation
         self._state = RunnerState()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a done-callback may run at once, in the thread that holds it
         self._executor: cf.Executor | None = None
         self._future: cf.Future | None = None
+        self._pending: tuple[str, Chunking | None] | None = None
+        self._closed = False
 
     def _pool(self) -> cf.Executor:
         if self._executor is None:
@@ -127,15 +130,24 @@ class AnalysisRunner:
         return self._executor
 
     def refresh(self, window: str = "last 24 h", chunking: Chunking | None = None) -> bool:
-        """Start an analysis unless one is running; returns whether a new one started."""
+        """Start an analysis, or queue it if one is running (the latest request wins); True if started now.
+
+        A refresh is never dropped: the queued one runs as soon as the current run ends.
+        """
         window_bounds(window)  # validates the name now, in the caller
         with self._lock:
             if self._state.running:
+                self._pending = (window, chunking)
+                self._state.queued = (window, (chunking or Chunking()).label())
                 return False
-            self._state.running, self._state.requested = True, (window, (chunking or Chunking()).label())
-            self._future = self._pool().submit(run_job, self.job, window, chunking)
-        self._future.add_done_callback(self._done)
+            self._start(window, chunking)
         return True
+
+    def _start(self, window: str, chunking: Chunking | None) -> None:
+        """Submit one run; the caller holds the lock."""
+        self._state.running, self._state.requested = True, (window, (chunking or Chunking()).label())
+        self._future = self._pool().submit(run_job, self.job, window, chunking)
+        self._future.add_done_callback(self._done)
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future:
         """Run another background job (e.g. the alert evaluation) in the same quiet worker."""
@@ -152,6 +164,12 @@ class AnalysisRunner:
                 self._state.error = f"{type(exc).__name__}: {exc}"
                 if isinstance(exc, cf.process.BrokenProcessPool):
                     self._executor = None
+            pending, self._pending, self._state.queued = self._pending, None, None
+            if pending is not None and not self._closed:
+                try:
+                    self._start(*pending)
+                except RuntimeError:  # the pool is shutting down with the app: nothing more to run
+                    self._state.running = False
 
     def latest(self) -> RunnerState:
         """A snapshot: the last result (maybe None), whether a run is in progress, the last error."""
@@ -162,20 +180,26 @@ class AnalysisRunner:
                 self._state.error,
                 self._state.requested,
                 self._state.finished_at,
+                self._state.queued,
             )
 
     def wait(self, timeout: float | None = None) -> RunnerState:
         """Block until the current run ends (tests, CLIs); the UI never calls this."""
-        future = self._future
-        if future is not None:
-            cf.wait([future], timeout=timeout)
-            deadline = time.monotonic() + 5
-            while self.latest().running and time.monotonic() < deadline:  # the done-callback runs just after
-                time.sleep(0.01)
-        return self.latest()
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+        while True:  # a queued refresh starts from the done-callback: wait for it too
+            future = self._future
+            if future is not None:
+                cf.wait([future], timeout=max(deadline - time.monotonic(), 0))
+            settle = time.monotonic() + 5
+            while self.latest().running and self._future is future and time.monotonic() < settle:
+                time.sleep(0.01)  # the done-callback runs just after the future completes
+            state = self.latest()
+            if not state.running or time.monotonic() >= deadline:
+                return state
 
     def close(self, timeout: float = 1.5) -> None:
         """Stop the worker: queued jobs cancelled, a running one given `timeout` s, then the process ended."""
+        self._closed = True  # a queued refresh must not start a new worker now
         executor, self._executor = self._executor, None
         if executor is None:
             return

@@ -271,7 +271,7 @@ class DriftMonitor:
             **stats,
             timeline=timeline(frame, chunking, rejections),
             histograms=histograms(frame, self.reference),
-            kpis=kpis(frame, rejections) | {"threshold": self.threshold},
+            kpis=kpis(frame, rejections) | self._reference_kpis(),
             alerts=[],
             chunking=chunking,
             window=window or {},
@@ -282,6 +282,15 @@ class DriftMonitor:
         result.computed_at = datetime.now(UTC).isoformat(timespec="seconds")
         result.compute_seconds = round(time.perf_counter() - started, 3)
         return result
+
+    def _reference_kpis(self) -> dict[str, float]:
+        """The holdout's own headline numbers, beside which the window's are shown."""
+        score = self.reference[SCORE_COLUMN]
+        return {
+            "threshold": self.threshold,
+            "reference_approval_rate": round(float((score < self.threshold).mean()), 4),
+            "reference_mean_probability": round(float(score.mean()), 4),
+        }
 
     def _statistics(self, data: pd.DataFrame, chunks: pd.DataFrame, size: int) -> dict[str, pd.DataFrame]:
         fitted = self._calibrated(size)

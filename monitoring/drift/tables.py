@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitoring.drift.result import SCORE_COLUMN
+from monitoring.drift.result import SCORE_COLUMN, UNSEEN_RATE
 from scoring.costs import cost_per_1000
 
 CHUNK_COLUMN = "_chunk"  # NannyML's "timestamp" column: our own chunk index (see monitor._label_chunker)
@@ -186,21 +186,29 @@ def missing(result: Any, reference: pd.DataFrame) -> pd.DataFrame:
 
 
 def unseen(result: Any, data: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """Labels absent from the reference, per chunk. A missing value is not a label: NannyML counts nulls as
+    unseen when the reference had none, which made every allowed blank an "unseen label" alert. The rate
+    and the verdict are therefore computed here, on the non-null values; NannyML only gives the chunks."""
     df = result.filter(period="analysis").to_df()
     chunk = _chunk_ids(df)
     rows = []
     for feature in [c[0] for c in df.columns if c[0] != "chunk" and c[1] == "value"]:
-        seen = set(reference[feature].dropna())
-        labels = data[feature].where(~data[feature].isin(seen) & data[feature].notna())
-        found = labels.groupby(data[CHUNK_COLUMN]).agg(lambda s: sorted(set(s.dropna())))
+        column = data[feature]
+        new = column.notna() & ~column.isin(set(reference[feature].dropna()))
+        by_chunk = data[CHUNK_COLUMN]
+        rate = new.groupby(by_chunk).mean().reindex(chunk).to_numpy(dtype=float)
+        found = column.where(new).groupby(by_chunk).agg(lambda s: sorted(set(s.dropna())))
+        values = [found.get(c, []) for c in chunk]
         rows.append(
             pd.DataFrame(
                 {
                     "chunk": chunk,
                     "feature": feature,
-                    "rate": df[feature]["value"].astype(float),
-                    "values": [found.get(c, []) for c in chunk],
-                    "alert": df[feature]["alert"].astype("boolean"),
+                    "rate": rate,
+                    "values": values,
+                    "alert": pd.array(
+                        [r >= UNSEEN_RATE and bool(v) for r, v in zip(rate, values, strict=True)], dtype="boolean"
+                    ),
                 }
             )
         )

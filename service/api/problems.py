@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from scoring.errors import InvalidInput, ServiceError, ServiceUnavailable
 from service.scoring import ScoringService
+from service.timing import started_clock
 
 AUTH_HEADERS = {"WWW-Authenticate": "Bearer"}
 
@@ -46,14 +47,14 @@ def problem_response(
 
 
 def start_clock(request: Request) -> float:
-    """Stamp the request's start (first thing a handler does), so a refusal and a score measure the same span."""
-    request.state.started = started = time.perf_counter()
+    """The request's start: its arrival in the app (service/timing.py); a refusal and a score measure alike."""
+    request.state.started = started = started_clock(request)
     return started
 
 
 def started_at(request: Request) -> float:
-    """When the handler started, or now for a refusal raised before it (the token check)."""
-    return getattr(request.state, "started", None) or time.perf_counter()
+    """When the request arrived, for a refusal raised before the handler too (the token check)."""
+    return getattr(request.state, "started", None) or started_clock(request)
 
 
 def channel_of(request: Request) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +9,7 @@ import gradio as gr
 
 from scoring.errors import InvalidInput, ServiceUnavailable
 from service.scoring import ScoringService
+from service.timing import started_clock
 from service.ui.batch_tab import build_batch_tab
 from service.ui.common import as_gradio_error, percent
 from service.ui.model_tab import build_model_tab
@@ -48,7 +48,7 @@ def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Calla
         Returns:
             probability of default, decision ("approve" or "refuse" at the business threshold), threshold, model_version, request_id, inference_ms, warnings and, with explain, factors.
         """
-        started = time.perf_counter()
+        started = started_clock(request)  # arrival in the app, stamped by service.timing.ArrivalClock
         try:
             return service.score(application, channel=_channel(request), explain=bool(explain), started=started)
         except (InvalidInput, ServiceUnavailable) as exc:
@@ -63,7 +63,7 @@ def make_api_functions(service: ScoringService, *, max_rows: int) -> tuple[Calla
         Returns:
             batch_id, counts, and one result per row (status "ok" with the score, or "rejected" with the errors).
         """
-        started = time.perf_counter()
+        started = started_clock(request)  # arrival in the app, stamped by service.timing.ArrivalClock
         if not isinstance(applications, list) or not applications:
             raise gr.Error("applications: expected a non-empty list of application objects", print_exception=False)
         if len(applications) > max_rows:

@@ -191,9 +191,12 @@ def test_runner_refreshes_in_the_background(tmp_path, model):
         AnalysisJob(log_dirs=(str(tmp_path / "log"),), model_dir=str(model.path)), isolation="thread"
     )
     try:
-        assert runner.refresh("all", Chunking(size=250)) is True
-        assert runner.refresh("all") is False  # one at a time
-        state = runner.wait(timeout=120)
+        assert runner.refresh("all", Chunking(size=500)) is True
+        assert runner.refresh("all", Chunking(size=300)) is False  # one at a time: queued, not dropped
+        assert runner.refresh("all", Chunking(size=250)) is False  # the latest request wins the queue
+        assert runner.latest().queued == ("all", "250 rows")
+        state = runner.wait(timeout=240)
+        assert state.requested == ("all", "250 rows") and state.queued is None
         assert state.error is None and not state.running
         assert state.result.kpis["predictions"] == 500 and state.result.compute_seconds > 0
         # the rows the app's writer logged, read back by the worker: 500 rows in two 250-row chunks
@@ -201,3 +204,33 @@ def test_runner_refreshes_in_the_background(tmp_path, model):
         assert state.result.kpis["model_versions"] == sorted(set(map(str, frame["model_version"])))
     finally:
         runner.close()
+
+
+def test_missing_values_are_not_unseen_labels(model, monitor):
+    """Blanks the API allows (a null label) are missing values, never "labels never seen []"."""
+    frame = scored_frame(model, 1_000, seed=31)
+    column = "WEEKDAY_APPR_PROCESS_START"
+    assert column in monitor.unseen_columns
+    frame[column] = frame[column].astype(object)
+    frame.loc[frame.index[:60], column] = None  # 6 % nulls, far above the 1 % unseen threshold
+    result = monitor.calculate(frame, chunking=Chunking(size=1_000))
+    assert not [a for a in result.alerts if a["kind"] == "unseen_values" and a["feature"] == column]
+    assert result.unseen.query("feature == @column")["rate"].iloc[0] == 0
+
+
+def test_one_alert_per_feature_with_its_methods_merged(results):
+    result = results["income_inflation"]
+    income = [a for a in result.alerts if a["kind"] == "univariate" and a["feature"] == "AMT_INCOME_TOTAL"]
+    assert len(income) == 1 and income[0]["method"] == "jensen_shannon+kolmogorov_smirnov"
+    keys = [(a["kind"], a["feature"]) for a in result.alerts]
+    assert len(keys) == len(set(keys))
+    assert all(a["check"] and "Monitoring tab" not in a["check"] for a in result.alerts)
+
+
+def test_missing_value_alerts_speak_in_percent(results):
+    from monitoring.alerts.drift import drift_alert
+
+    outage = [a for a in results["bureau_outage"].alerts if a["kind"] == "missing_values"]
+    assert outage and all(a["unit"] == "%" for a in outage)
+    message = drift_alert(outage[0]).message
+    assert "% missing" in message and "limit " in message and "limit 0." not in message

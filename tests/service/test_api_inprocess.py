@@ -241,3 +241,22 @@ def test_logout_link_only_behind_a_login(service: ScoringService) -> None:
 
     assert links(build_ui(service, max_rows=5, concurrency=1, logout=True)) == ["/logout"]
     assert links(build_ui(service, max_rows=5, concurrency=1)) == []
+
+
+def test_latency_counts_from_arrival_in_the_app(service: ScoringService, log_dir: Path) -> None:
+    """Time spent before the handler (here a slow inner middleware) is in latency_ms, as docs/monitoring.md says."""
+    import asyncio
+
+    from service.timing import ArrivalClock
+
+    api = make_client(service).app
+
+    @api.middleware("http")
+    async def slow_framework(request, call_next):  # stands for routing, body reading, Gradio's own work
+        await asyncio.sleep(0.08)
+        return await call_next(request)
+
+    api.add_middleware(ArrivalClock)  # outermost, as app.py installs it
+    body = TestClient(api).post("/api/v1/score", json=EXAMPLE_LOW_RISK).json()
+    row = next(r for r in logged(log_dir) if r["request_id"] == body["request_id"])
+    assert row["latency_ms"] >= 80 and body["inference_ms"] < 80
