@@ -92,8 +92,8 @@ def alerts_section() -> Section:
 
 DEFAULT_SECTIONS: tuple[Section, ...] = (
     alerts_section(),
-    chart_section("Score and decisions", ["score_distribution", "probability_over_time"]),
-    chart_section("Drift by feature", ["drift_heatmap", "drift_table", "multivariate"]),
+    chart_section("Score and decisions", ["score_distribution", "probability_over_time"], open=True),
+    chart_section("Drift by feature", ["drift_heatmap", "drift_table", "multivariate"], open=True),
     chart_section("Data quality", ["missing_rates"]),
     chart_section("Estimated performance", ["performance"]),
     chart_section("Latency", ["latency_over_time", "latency_histograms"]),
@@ -173,7 +173,7 @@ def build_monitoring_tab(
     for section in sections:
         with gr.Accordion(section.title, open=section.open):
             parts += section.build()
-    with gr.Accordion("Outcomes: realized vs estimated performance", open=False):
+    with gr.Accordion("Outcomes: realized vs estimated performance", open=True):
         build_outcomes_section(runner, tab=tab, poll_seconds=poll_seconds)  # its own timer and outputs
     gr.Markdown(
         "<small>Drift, data quality and estimated performance against the model's holdout (NannyML); operational "
