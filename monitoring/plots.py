@@ -109,17 +109,20 @@ def score_distribution(result: MonitoringResult) -> go.Figure:
     return _layout(fig, "Score distribution: production vs reference")
 
 
+def _buckets(result: MonitoringResult) -> list[str]:
+    """Time buckets as labels (a category axis): one bucket is still a readable point, not a 1 ms-wide axis."""
+    return [str(v) for v in result.timeline.get("label", result.timeline["start"].astype(str))]
+
+
 @failsafe
 def probability_over_time(result: MonitoringResult) -> go.Figure:
     if (empty := _no_rows(result)) is not None:
         return empty
-    t = result.timeline
+    t, x = result.timeline, _buckets(result)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_scatter(x=x, y=t["mean_probability"], name="mean probability", mode="lines+markers", line_color=PRODUCTION)
     fig.add_scatter(
-        x=t["start"], y=t["mean_probability"], name="mean probability", mode="lines+markers", line_color=PRODUCTION
-    )
-    fig.add_scatter(
-        x=t["start"],
+        x=x,
         y=t["approval_rate"],
         name="approval rate",
         mode="lines+markers",
@@ -135,12 +138,12 @@ def probability_over_time(result: MonitoringResult) -> go.Figure:
 def latency_over_time(result: MonitoringResult) -> go.Figure:
     if (empty := _no_rows(result)) is not None:
         return empty
-    t = result.timeline
+    t, x = result.timeline, _buckets(result)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("API latency (ms)", "inference (ms)"))
     for col, prefix in ((1, "latency_ms"), (2, "inference_ms")):
         for q, dash in ((50, "solid"), (95, "dash"), (99, "dot")):
             fig.add_scatter(
-                x=t["start"],
+                x=x,
                 y=t[f"{prefix}_p{q}"],
                 name=f"{prefix.split('_')[0]} p{q}",
                 mode="lines+markers",
@@ -279,10 +282,11 @@ def multivariate(result: MonitoringResult) -> go.Figure:
 def _thresholds(fig: go.Figure, x: pd.Series, lower: pd.Series, upper: pd.Series, **where: int) -> None:
     for values, name in ((upper, "upper threshold"), (lower, "lower threshold")):
         if values.notna().any():
-            fig.add_scatter(
+            fig.add_scatter(  # one chunk: a line of one point is invisible, so draw a dash-shaped marker
                 x=x,
                 y=values,
-                mode="lines",
+                mode="lines" if len(x) > 1 else "lines+markers",
+                marker={"symbol": "line-ew-open", "size": 28, "color": ALERT},
                 name=name,
                 line={"dash": "dash", "color": ALERT},
                 showlegend=name == "upper threshold" and not where.get("col", 1) - 1,

@@ -210,7 +210,6 @@ def drift_alert(raw: Mapping[str, Any]) -> Alert:
 
 
 def _chunk_time(key: Any) -> datetime | None:
-    """Start of a period chunk ("2025-03-12", "2025-03-12 14:00"); numbered chunks ("#3") carry no time."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?", str(key)):
-        return None
-    return datetime.fromisoformat(str(key)).replace(tzinfo=UTC)
+    """Start of a chunk: a period ("2025-03-12", "2025-03-12 14:00") or a row-count ("#3 2025-03-12 14:00–14:20")"""
+    found = re.match(r"(?:#\d+ )?(\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2})?)", str(key))
+    return None if found is None else datetime.fromisoformat(found.group(1)).replace(tzinfo=UTC)

@@ -59,7 +59,11 @@ def assign_chunks(frame: pd.DataFrame, chunking: Chunking) -> tuple[pd.DataFrame
         index = np.arange(len(frame)) // chunking.size
         groups = pd.DataFrame({"index": index, "ts": ts.to_numpy()}).groupby("index")["ts"]
         table = pd.DataFrame({"start": groups.min(), "end": groups.max(), "rows": groups.size()})
-        table["key"] = [f"#{i + 1}" for i in table.index]
+        # a row-count chunk is named by its number and its time span, so a chart's axis says when it was
+        table["key"] = [
+            f"#{i + 1} {start:%Y-%m-%d %H:%M}–{end:%H:%M}"
+            for i, start, end in zip(table.index, table["start"], table["end"], strict=True)
+        ]
     else:
         periods = ts.dt.tz_convert(UTC).dt.tz_localize(None).dt.to_period(chunking.period)
         uniques = pd.Index(periods.unique()).sort_values()

@@ -54,10 +54,18 @@ def single_requests(frame: pd.DataFrame) -> pd.Series:
     return ~batch
 
 
-def timeline(frame: pd.DataFrame, chunking: Chunking, rejections: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per time bucket (the chunk period, or hour/day for size chunks): volume, score, approvals, latency."""
+def timeline(
+    frame: pd.DataFrame,
+    chunking: Chunking,
+    rejections: pd.DataFrame | None = None,
+    *,
+    keys: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Per bucket of the chosen chunking: volume, score, approvals, latency. Period chunks give time buckets;
+    row-count chunks (with `keys`, each row's chunk key) give one bucket per chunk, labelled with its span."""
     columns = [
         "start",
+        "label",
         "rows",
         "mean_probability",
         "approval_rate",
@@ -67,24 +75,43 @@ def timeline(frame: pd.DataFrame, chunking: Chunking, rejections: pd.DataFrame |
     ]
     if not len(frame):
         return pd.DataFrame(columns=columns)
-    span = frame["ts"].max() - frame["ts"].min()
-    freq = chunking.period or ("h" if span <= pd.Timedelta(days=2) else "D")
-    bucket = frame["ts"].dt.floor(_floor_alias(freq))
-    grouped = frame.groupby(bucket)
+    by_chunk = bool(chunking.size) and keys is not None and len(keys) == len(frame)
+    if by_chunk:
+        bucket = pd.Series(keys, index=frame.index)
+    else:
+        span = frame["ts"].max() - frame["ts"].min()
+        freq = chunking.period or ("h" if span <= pd.Timedelta(days=2) else "D")
+        bucket = frame["ts"].dt.floor(_floor_alias(freq))
+    grouped = frame.groupby(bucket, sort=not by_chunk)
     out = pd.DataFrame({"rows": grouped.size(), "mean_probability": grouped[SCORE_COLUMN].mean()})
+    out["start"] = grouped["ts"].min() if by_chunk else out.index
+    out["label"] = out.index if by_chunk else [_time_label(t, freq) for t in out.index]
     out["approval_rate"] = grouped["decision"].agg(lambda s: (s == "approve").mean()) if "decision" in frame else np.nan
     for column in ("latency_ms", "inference_ms"):
         values = pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series(np.nan, frame.index)
         for q in (50, 95, 99):
-            out[f"{column}_p{q}"] = values.groupby(bucket).quantile(q / 100)
-    rejected = (
-        rejections["ts"].dt.floor(_floor_alias(freq)).value_counts()
-        if rejections is not None and len(rejections)
-        else pd.Series(dtype="int64")
-    )
-    out["rejections"] = rejected.reindex(out.index).fillna(0).astype(int)
+            out[f"{column}_p{q}"] = values.groupby(bucket, sort=not by_chunk).quantile(q / 100)
+    out["rejections"] = _rejections_per_bucket(rejections, out, by_chunk=by_chunk, freq=None if by_chunk else freq)
     out["rejected_rate"] = out["rejections"] / (out["rows"] + out["rejections"])
-    return out.rename_axis("start").reset_index()[columns]
+    return out.reset_index(drop=True)[columns]
+
+
+def _time_label(start: pd.Timestamp, freq: str) -> str:
+    return start.strftime("%Y-%m-%d %H:%M" if freq.lower().startswith("h") else "%Y-%m-%d")
+
+
+def _rejections_per_bucket(
+    rejections: pd.DataFrame | None, buckets: pd.DataFrame, *, by_chunk: bool, freq: str | None
+) -> np.ndarray:
+    """Rejected requests counted in the bucket whose time they fall in (a chunk's span for row-count chunks)."""
+    if rejections is None or not len(rejections):
+        return np.zeros(len(buckets), dtype=int)
+    if by_chunk:
+        starts = buckets["start"].to_numpy()
+        where = np.clip(np.searchsorted(starts, rejections["ts"].to_numpy(), side="right") - 1, 0, len(starts) - 1)
+        return np.bincount(where, minlength=len(starts)).astype(int)
+    counted = rejections["ts"].dt.floor(_floor_alias(freq or "h")).value_counts()
+    return counted.reindex(buckets.index).fillna(0).astype(int).to_numpy()
 
 
 def _floor_alias(freq: str) -> str:

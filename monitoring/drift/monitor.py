@@ -269,7 +269,9 @@ class DriftMonitor:
         result = MonitoringResult(
             chunks=chunks,
             **stats,
-            timeline=timeline(frame, chunking, rejections),
+            timeline=timeline(
+                frame, chunking, rejections, keys=chunks["key"].to_numpy()[index] if len(frame) else None
+            ),
             histograms=histograms(frame, self.reference),
             kpis=kpis(frame, rejections) | self._reference_kpis(),
             alerts=[],

@@ -234,3 +234,13 @@ def test_missing_value_alerts_speak_in_percent(results):
     assert outage and all(a["unit"] == "%" for a in outage)
     message = drift_alert(outage[0]).message
     assert "% missing" in message and "limit " in message and "limit 0." not in message
+
+
+def test_threshold_lines_show_with_a_single_chunk(model, monitor):
+    from monitoring.plots import multivariate, performance
+
+    result = monitor.calculate(scored_frame(model, 600, seed=41), chunking=Chunking(size=600))
+    assert len(result.chunks) == 1
+    for fig in (multivariate(result), performance(result)):
+        lines = [t for t in fig.data if t.name in {"upper threshold", "lower threshold"}]
+        assert lines and all("markers" in t.mode for t in lines)  # a one-point line would be invisible

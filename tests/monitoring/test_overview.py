@@ -52,3 +52,27 @@ def test_a_kpi_over_its_reference_warns_even_without_an_alert() -> None:
 
 def test_no_result_yet_has_no_cards() -> None:
     assert build_overview(None, []).cards == ()
+
+
+def test_time_buckets_follow_row_count_chunks_and_say_their_span() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from monitoring.drift.chunking import Chunking, assign_chunks
+    from monitoring.drift.kpis import timeline
+
+    ts = pd.Timestamp("2026-12-01 07:00", tz="UTC") + pd.to_timedelta(np.arange(1_000) * 3, unit="s")
+    frame = pd.DataFrame({"ts": ts, "probability": 0.1, "decision": "approve", "latency_ms": 5.0})
+    chunks, index = assign_chunks(frame, Chunking(size=500))
+    assert list(chunks["key"]) == ["#1 2026-12-01 07:00–07:24", "#2 2026-12-01 07:25–07:49"]
+    per_chunk = timeline(frame, Chunking(size=500), keys=chunks["key"].to_numpy()[index])
+    assert list(per_chunk["label"]) == list(chunks["key"]) and list(per_chunk["rows"]) == [500, 500]
+    hourly = timeline(frame, Chunking(period="h"))
+    assert list(hourly["label"]) == ["2026-12-01 07:00"]  # one bucket, one readable label
+
+
+def test_a_chunk_key_gives_the_alert_its_since() -> None:
+    from monitoring.alerts.drift import drift_alert
+
+    raw = {"message": "m", "severity": "warning", "chunks": ["#2 2026-12-01 07:25–07:49"], "feature": "X"}
+    assert drift_alert(raw).since.isoformat() == "2026-12-01T07:25:00+00:00"
