@@ -61,28 +61,34 @@ def group_table(data: pd.DataFrame, groups: pd.DataFrame, chunks: pd.DataFrame, 
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
 
-def gap(rates: pd.Series, counts: pd.Series, *, min_rows: int) -> tuple[float, int]:
-    """Largest minus smallest approval rate among the groups with at least `min_rows` rows."""
-    kept = rates[counts >= min_rows]
-    return (float(kept.max() - kept.min()), len(kept)) if len(kept) >= 2 else (np.nan, len(kept))
-
-
-def reference_gaps(reference: pd.DataFrame, groups: pd.DataFrame, *, min_rows: int) -> dict[str, float]:
-    """The gap of each attribute on the reference (its decisions at the threshold), the one to compare with."""
+def reference_rates(reference: pd.DataFrame, groups: pd.DataFrame, *, min_rows: int) -> dict[str, pd.Series]:
+    """Approval rate of each group on the reference (its decisions at the threshold), groups of `min_rows`+."""
     out = {}
     for attribute in ATTRIBUTES:
         frame = pd.DataFrame({"group": groups[attribute].to_numpy(), "approved": (reference[Y_PRED] == 0).to_numpy()})
-        frame = frame.dropna()
-        by = frame.groupby("group")["approved"]
-        out[attribute] = gap(by.mean(), by.size(), min_rows=min_rows)[0]
+        by = frame.dropna().groupby("group")["approved"]
+        rates, counts = by.mean(), by.size()
+        out[attribute] = rates[counts >= min_rows].rename(index=str)
     return out
 
 
-def gap_table(groups_by_chunk: pd.DataFrame, reference: dict[str, float], *, min_rows: int) -> pd.DataFrame:
-    """Per chunk and attribute: the approval-rate gap, the reference's, and how far it moved."""
+def reference_gaps(rates: dict[str, pd.Series]) -> dict[str, float]:
+    """The reference's gap over all its groups (what the chart and the summary show)."""
+    return {a: float(r.max() - r.min()) if len(r) >= 2 else np.nan for a, r in rates.items()}
+
+
+def gap_table(groups_by_chunk: pd.DataFrame, reference: dict[str, pd.Series], *, min_rows: int) -> pd.DataFrame:
+    """Per chunk and attribute: the gap over the groups with `min_rows`+ rows there, the reference's gap over
+    the same groups (a chunk missing its smallest group must not look fairer), and how far it moved."""
     rows = []
     for (chunk, key, attribute), part in groups_by_chunk.groupby(["chunk", "key", "attribute"], sort=True):
-        value, n = gap(part.set_index("group")["approval_rate"], part.set_index("group")["rows"], min_rows=min_rows)
-        ref = reference.get(attribute, np.nan)
-        rows.append([chunk, key, attribute, n, value, ref, abs(value - ref) if np.isfinite(value) else np.nan])
+        ref_rates = reference.get(attribute, pd.Series(dtype=float))
+        kept = part[(part["rows"] >= min_rows) & part["group"].isin(ref_rates.index)].set_index("group")
+        if len(kept) >= 2:
+            value = float(kept["approval_rate"].max() - kept["approval_rate"].min())
+            same = ref_rates.reindex(kept.index)
+            ref = float(same.max() - same.min())
+            rows.append([chunk, key, attribute, len(kept), value, ref, abs(value - ref)])
+        else:
+            rows.append([chunk, key, attribute, len(kept), np.nan, np.nan, np.nan])
     return pd.DataFrame(rows, columns=GAP_COLUMNS)

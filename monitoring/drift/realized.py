@@ -100,7 +100,7 @@ def analyse_outcomes(
         deciles = deciles.iloc[:0]
     groups = fairness.group_table(data, fairness.groups_of(frame), chunks, min_labels=rules.min_labels // 2)
     protected = fairness.groups_of(monitor.protected)
-    reference_gaps = fairness.reference_gaps(reference, protected, min_rows=rules.fairness_min_rows)
+    rates = fairness.reference_rates(reference, protected, min_rows=rules.fairness_min_rows)
     result = OutcomeResult(
         realized=performance.realized_table(monitor, data, chunks, min_labels=rules.min_labels),
         overall=performance.realized_overall(monitor, data, min_labels=rules.min_labels),
@@ -108,8 +108,8 @@ def analyse_outcomes(
         calibration=deciles,
         hosmer_lemeshow=calibration.hosmer_lemeshow(deciles),
         groups=groups,
-        gaps=fairness.gap_table(groups, reference_gaps, min_rows=rules.fairness_min_rows),
-        reference_gaps=reference_gaps,
+        gaps=fairness.gap_table(groups, rates, min_rows=rules.fairness_min_rows),
+        reference_gaps=fairness.reference_gaps(rates),
         stability=stability.psi_table(data[SCORE_COLUMN].to_numpy(), index, chunks, reference[SCORE_COLUMN].to_numpy()),
         rules=rules,
         outcomes_in_force=len(known),

@@ -125,3 +125,23 @@ def test_cost_alert_needs_the_excess_beyond_chance() -> None:
 
     assert alerts(21, 293) == set()  # 717 per 1,000 on 293 loans: above the limit, within chance
     assert alerts(210, 2_930) == {"realized_cost"}  # the same rate on ten times the loans is real
+
+
+def test_fairness_gap_compares_the_same_groups_as_the_reference() -> None:
+    from monitoring.drift.fairness import gap_table
+
+    reference = {"age_band": pd.Series({"18-29": 0.55, "30-44": 0.70, "45-59": 0.80, "60+": 0.89})}
+    groups = pd.DataFrame(
+        {
+            "chunk": [0] * 4,
+            "key": ["#1"] * 4,
+            "attribute": ["age_band"] * 4,
+            "group": ["18-29", "30-44", "45-59", "60+"],
+            "rows": [40, 200, 200, 30],  # the extreme bands too small in this chunk
+            "approval_rate": [0.2, 0.71, 0.79, 1.0],
+        }
+    )
+    (row,) = gap_table(groups, reference, min_rows=100).to_dict("records")
+    assert row["groups"] == 2
+    assert row["gap"] == pytest.approx(0.08) and row["reference_gap"] == pytest.approx(0.10)
+    assert row["moved"] == pytest.approx(0.02)  # not 0.34 - 0.08: the bands left out are left out on both sides
