@@ -18,6 +18,8 @@ wrong). `/metrics` shows `gradio_fast_path` (1 = all three on) and `tests/servic
 fails when an upgrade moves any of them.
 """
 
+# No `from __future__ import annotations` here: FastAPI re-reads the login twin's signature on every
+# request (dependency_overrides), and string annotations would be evaluated each time.
 import inspect
 import logging
 import os
