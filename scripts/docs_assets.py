@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -56,9 +57,7 @@ def screenshots(url: str) -> list[Path]:
         page.set_default_timeout(180_000)
         page.goto(url + "/")
 
-        page.get_by_role("button", name="Example: high risk").click()
-        page.get_by_role("button", name="Score", exact=True).click()
-        page.locator("#decision").wait_for()
+        _score_the_example(page)
         page.locator("#result-card").scroll_into_view_if_needed()
         page.wait_for_timeout(800)  # the factor chart draws after the answer
         taken.append(_shot(page, "score.png"))
@@ -79,6 +78,22 @@ def screenshots(url: str) -> list[Path]:
         taken.append(_shot(page, "monitoring.png"))
         browser.close()
     return taken
+
+
+def _score_the_example(page: Any, *, attempts: int = 3) -> None:
+    """Fill the form with the high-risk example and score it; retried when the form was not filled in time."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, attempts + 1):
+        page.get_by_role("button", name="Example: high risk").click()
+        page.wait_for_timeout(2000 * attempt)  # the example's values reach the form before Score reads it
+        page.get_by_role("button", name="Score", exact=True).click()
+        try:
+            page.locator("#decision").wait_for(timeout=60_000)
+            return
+        except PlaywrightTimeout:
+            print(f"docs-assets: no decision after attempt {attempt}, trying again")
+    raise SystemExit("docs-assets: the scoring form never showed a decision")
 
 
 def _shot(page: object, name: str) -> Path:
