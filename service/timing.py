@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from starlette.requests import HTTPConnection
+
 ARRIVAL = "credit_express.arrived_at"  # a key of the ASGI scope: time.perf_counter() at arrival
 
 
@@ -26,9 +28,16 @@ class ArrivalClock:
 
 
 def arrival_of(request: Any) -> float | None:
-    """The arrival stamp of a Starlette request or a `gr.Request` (None when no middleware stamped it)."""
-    for holder in (request, getattr(request, "request", None)):
-        scope = getattr(holder, "scope", None)
+    """The arrival stamp of a Starlette request or a `gr.Request` (None when no middleware stamped it).
+
+    A `gr.Request` is read through its own `__dict__`: its `__getattr__` JSON-encodes whatever it is
+    asked for, and an ASGI scope holds bytes (that raised on every /gradio_api/run and /call request).
+    """
+    inner = vars(request).get("request") if hasattr(request, "__dict__") else None
+    for holder in (inner, request):
+        scope = vars(holder).get("scope") if hasattr(holder, "__dict__") else None
+        if scope is None and isinstance(holder, HTTPConnection):
+            scope = holder.scope
         if isinstance(scope, dict) and ARRIVAL in scope:
             return float(scope[ARRIVAL])
     return None
