@@ -22,11 +22,15 @@ def test_only_the_known_secrets_that_are_set_are_written() -> None:
     assert secrets_from(env) == {"API_TOKEN": "t", "ANALYST_TOKEN": "a", "HF_TOKEN": "hf_x"}
 
 
-def test_the_deploy_script_stops_before_any_upload() -> None:
+def test_the_deploy_script_stops_before_any_upload(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("API_TOKEN", "ANALYST_TOKEN", "OPEN_DEMO")}
+    env = {**env, "HF_TOKEN": "hf_not_used", "HF_ENDPOINT": "http://127.0.0.1:9"}  # nothing listens there
+    script = [sys.executable, str(ROOT / "scripts" / "deploy_space.py")]
+    staged = subprocess.run([*script, "--stage", str(tmp_path / "stage")], env=env, capture_output=True, timeout=120)  # noqa: S603
+    assert staged.returncode == 0, staged.stderr
     done = subprocess.run(  # noqa: S603 - our own script
-        [sys.executable, str(ROOT / "scripts" / "deploy_space.py"), "--space-id", "acme/credit"],
-        env={**env, "HF_TOKEN": "hf_not_used", "HF_ENDPOINT": "http://127.0.0.1:9"},  # nothing listens there
+        [*script, "--root", str(tmp_path / "stage"), "--space-id", "acme/credit"],
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
