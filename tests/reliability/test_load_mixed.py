@@ -1,7 +1,7 @@
 """Issue 14's load bar: single scores mixed with 10,000-row batches (tests/load_mixed.py).
 
 0 errors on single scores, their p99 during batches at most 5x the idle p99, `/healthz` never slower
-than 1 s, every acknowledged row logged once. The short version (~20 s) runs by default on its own
+than 1 s, every acknowledged row logged once. The short version (~25 s, the same concurrency) runs by default on its own
 server; the long one (60 s at concurrency 32) with RUN_LONG=1.
 """
 
@@ -31,7 +31,10 @@ def _run(tmp_path, applications, *, seconds: float, concurrency: int, idle_secon
 
 
 def test_mixed_load_short(tmp_path, applications):
-    _run(tmp_path, applications, seconds=12, concurrency=8, idle_seconds=5, name="mixed load short (12 s, c=8)")
+    # The issue's load shape (concurrency 32), only shorter. At c=8 on an idle machine the idle p99 is ~18 ms
+    # and one GIL hand-off to the batch thread weighs 5x that, so a c=8 run measured scheduling noise
+    # (5.23x once, 1.2x on a loaded machine) rather than the bar; c=32 for 60 s measured 1.77x idle.
+    _run(tmp_path, applications, seconds=15, concurrency=32, idle_seconds=6, name="mixed load short (15 s, c=32)")
 
 
 @pytest.mark.long
