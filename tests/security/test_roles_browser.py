@@ -67,3 +67,24 @@ def test_a_scoring_login_sees_no_analyst_tab(browser, server):
 def test_an_analyst_login_sees_the_analyst_tabs(browser, server):
     tabs = _tabs_after_login(browser, server, "analyst", ANALYST, wait_for="Monitoring")
     assert set(ANALYST_TABS) <= set(tabs), tabs
+
+
+def test_the_login_page_names_the_product_and_logout_returns_to_it(browser, server):
+    """Issue 15: the login page says which product it guards; "Log out" ends the session."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server.url)
+    page.get_by_role("button", name="Login").wait_for()
+    assert "Crédit Express" in page.locator("body").inner_text()
+    page.locator("input[type=text]").first.fill("desk")
+    page.locator("input[type=password]").fill(SCORING)
+    page.get_by_role("button", name="Login").click()
+    page.get_by_role("tab", name="Score an application").wait_for()
+    page.locator("#logout").click()
+    page.get_by_role("button", name="Login").wait_for()
+    # the session cookie is gone: the app itself is not reachable without logging in again
+    page.goto(server.url)
+    page.get_by_role("button", name="Login").wait_for()
+    assert not page.get_by_role("tab", name="Score an application").is_visible()
+    context.close()
