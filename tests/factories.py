@@ -64,11 +64,17 @@ def production_applications(n: int, *, seed: int = 123) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------------------- log rows
 
 
+_NEXT_CLIENT = object()  # a sentinel: None is a real client id (an application without one)
+
+
 def prediction_row_factory(*, seed: int = 7) -> RowFactory:
-    """`build(i, now=None, channel="rest", **extra)`: a plausible logged prediction, without the model."""
+    """`build(i, now=None, channel="rest", client_id=100000+i, **extra)`: a plausible logged prediction,
+    without the model."""
     rng = random.Random(seed)
 
-    def build(i: int, *, now: datetime | None = None, channel: str = "rest", **extra: Any) -> dict[str, Any]:
+    def build(
+        i: int, *, now: datetime | None = None, channel: str = "rest", client_id: object = _NEXT_CLIENT, **extra: Any
+    ) -> dict[str, Any]:
         return build_prediction_row(
             make_features(rng),
             request_id=f"req-{i}",
@@ -80,7 +86,7 @@ def prediction_row_factory(*, seed: int = 7) -> RowFactory:
             inference_ms=1.5,
             started=time.perf_counter(),
             warnings=["unusual AMT_CREDIT"] if i % 4 == 0 else [],
-            client_id=100_000 + i,
+            client_id=100_000 + i if client_id is _NEXT_CLIENT else client_id,
             salt=SALT,
             now=now,
             **extra,

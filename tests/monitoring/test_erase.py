@@ -2,44 +2,27 @@
 
 from __future__ import annotations
 
-import time
-
 from monitoring.erase import erase, find_client_rows, main
 from monitoring.log.reader import read_log
-from monitoring.log.records import build_prediction_row
 from monitoring.log.writer import PredictionLog
-
-SALT = "erase-test-salt"
+from tests.factories import SALT, prediction_row_factory
 
 
 def _write(tmp_path, clients):
     log = PredictionLog(tmp_path, replica_id="t")
+    build = prediction_row_factory()
     for i, client in enumerate(clients):
-        log.append(
-            build_prediction_row(
-                {"AMT_CREDIT": 1000.0 + i},
-                request_id=f"r{i}",
-                channel="rest",
-                model_version="v",
-                probability=0.1,
-                decision="approve",
-                threshold=0.5,
-                inference_ms=0.1,
-                started=time.perf_counter(),
-                client_id=client,
-                salt=SALT,
-            )
-        )
+        log.append(build(i, client_id=client))
     log.close()
 
 
 def test_find_and_erase_one_client(tmp_path):
     _write(tmp_path, [111, 222, 111, None, 333])
     matches = find_client_rows([tmp_path], "111", salt=SALT)
-    assert [m.request_id for m in matches] == ["r0", "r2"]
+    assert [m.request_id for m in matches] == ["req-0", "req-2"]
     assert erase(matches) == 2
     left = read_log([tmp_path]).predictions
-    assert sorted(left["request_id"]) == ["r1", "r3", "r4"]
+    assert sorted(left["request_id"]) == ["req-1", "req-3", "req-4"]
     assert find_client_rows([tmp_path], "111", salt=SALT) == []
     assert find_client_rows([tmp_path], "111", salt="another-salt") == []
 

@@ -3,8 +3,6 @@ files and, after the squash, every revision the stand-in keeps; everyone else's 
 
 from __future__ import annotations
 
-import random
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,36 +10,21 @@ import pytest
 
 from monitoring.erase import main
 from monitoring.log.reader import read_log
-from monitoring.log.records import build_prediction_row, hash_client_id
+from monitoring.log.records import hash_client_id
 from monitoring.log.writer import PredictionLog
-from tests.factories import make_features
+from tests.factories import SALT, prediction_row_factory
 from tests.monitoring.conftest import HUB_REPO as REPO
 from tests.monitoring.conftest import HUB_TOKEN as TOKEN
 from tests.monitoring.conftest import SyncFactory
 from tests.monitoring.hub_standin import StandInHub
 
-SALT = "erase-hub-salt"
 CLIENT = 424242
 
 
 def _log_rows(log: PredictionLog, *, start: int, clients: list[int], now: datetime) -> None:
-    rng = random.Random(start)
+    build = prediction_row_factory(seed=start)
     for i, client in enumerate(clients, start=start):
-        row = build_prediction_row(
-            make_features(rng),
-            request_id=f"r{i}",
-            channel="rest",
-            model_version="v",
-            probability=0.3,
-            decision="approve",
-            threshold=0.5,
-            inference_ms=0.1,
-            started=time.perf_counter(),
-            client_id=client,
-            salt=SALT,
-            now=now,
-        )
-        log.append(row)
+        log.append(build(i, client_id=client, now=now))
 
 
 def _client_rows(folder: Path) -> int:
