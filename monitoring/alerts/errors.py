@@ -12,6 +12,7 @@ from monitoring.alerts.model import Alert, Severity
 from monitoring.alerts.rules import AlertRules
 from monitoring.alerts.stats import (
     Baseline,
+    compared,
     far_above,
     first_ts,
     robust_baseline,
@@ -99,11 +100,7 @@ def _rejection_alert(
         title=title,
         check=check,
         since=first_ts(part.loc[part["w"] == k, "ts"]),
-        observed=rate,
-        baseline=None if base is None else base.median,
-        limit=limit,
-        ratio=base.ratio(rate) if base else rate / limit,
-        z=base.z(rate) if base else None,
+        **compared(rate, base, limit=limit),
         unit="%",
         subject=subject,
         details={

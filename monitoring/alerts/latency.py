@@ -11,6 +11,7 @@ from monitoring.alerts.model import Alert, Severity
 from monitoring.alerts.rules import AlertRules
 from monitoring.alerts.stats import (
     Baseline,
+    compared,
     far_above,
     first_ts,
     robust_baseline,
@@ -71,11 +72,7 @@ def _latency_alert(channel: str, part: pd.DataFrame, now: datetime, rules: Alert
         severity=severity,
         title=title,
         since=since,
-        observed=value,
-        baseline=None if base is None else base.median,
-        limit=limit,
-        ratio=base.ratio(value) if base else value / limit,
-        z=base.z(value) if base else None,
+        **compared(value, base, limit=limit),
         unit="ms",
         subject=channel,
         details={

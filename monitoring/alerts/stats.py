@@ -36,6 +36,17 @@ def robust_baseline(values: Iterable[float], *, floor: float, min_windows: int) 
     return Baseline(median, max(_MAD_TO_SIGMA * mad, 0.1 * median, floor), len(data))
 
 
+def compared(value: float, base: Baseline | None, *, limit: float) -> dict[str, float | None]:
+    """An alert's comparison fields: against its baseline when there is one, else against the limit."""
+    return {
+        "observed": value,
+        "baseline": None if base is None else base.median,
+        "limit": limit,
+        "ratio": base.ratio(value) if base else value / limit,
+        "z": base.z(value) if base else None,
+    }
+
+
 def far_above(value: float, base: Baseline | None, *, ratio: float, z: float) -> bool:
     return base is not None and base.ratio(value) >= ratio and base.z(value) >= z
 
