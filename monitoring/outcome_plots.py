@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 
 from monitoring.drift.result import MonitoringResult
 from monitoring.drift.stability import PSI_SHIFT, PSI_WATCH
-from monitoring.plots import failsafe, message_figure
+from monitoring.plots import failsafe, message_figure, titled
 
 ACCEPTS_ONLY = "Accepts-only: realized metrics are on approved loans (only they get an outcome)."
 CAPTIONS: dict[str, str] = {
@@ -50,14 +50,7 @@ def _outcomes(result: MonitoringResult) -> go.Figure | None:
 
 
 def _layout(fig: go.Figure, title: str, *, height: int = 380) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0.01},
-        height=height,
-        template="plotly_white",
-        margin={"l": 55, "r": 20, "t": 60, "b": 40},
-        legend={"orientation": "h", "y": -0.15},
-    )
-    return fig
+    return titled(fig, title, height=height, top=60, left=55)
 
 
 @failsafe

@@ -73,13 +73,14 @@ def failsafe(fn: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
     return wrapper
 
 
-def _layout(fig: go.Figure, title: str, *, height: int = 340) -> go.Figure:
+def titled(fig: go.Figure, title: str, *, height: int = 340, top: int = 50, left: int = 50) -> go.Figure:
+    """The house layout of every monitoring chart: a title at the left, white template, legend below."""
     fig.update_layout(
         title={"text": title, "x": 0.01},
         height=height,
         template="plotly_white",
-        margin={"l": 50, "r": 20, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.2},
+        margin={"l": left, "r": 20, "t": top, "b": 40},
+        legend={"orientation": "h", "y": -0.2 if top <= 50 else -0.15},
     )
     return fig
 
@@ -106,7 +107,7 @@ def score_distribution(result: MonitoringResult) -> go.Figure:
     if threshold is not None:
         fig.add_vline(x=threshold, line_dash="dash", line_color=ALERT, annotation_text="refuse at")
     fig.update_layout(barmode="overlay", xaxis_title="predicted probability of default", yaxis_title="share")
-    return _layout(fig, "Score distribution: production vs reference")
+    return titled(fig, "Score distribution: production vs reference")
 
 
 def _buckets(result: MonitoringResult) -> list[str]:
@@ -131,7 +132,7 @@ def probability_over_time(result: MonitoringResult) -> go.Figure:
     )
     fig.update_yaxes(title_text="mean probability", secondary_y=False)
     fig.update_yaxes(title_text="approval rate", range=[0, 1], secondary_y=True)
-    return _layout(fig, "Predicted probability and approval rate over time")
+    return titled(fig, "Predicted probability and approval rate over time")
 
 
 @failsafe
@@ -151,7 +152,7 @@ def latency_over_time(result: MonitoringResult) -> go.Figure:
                 row=1,
                 col=col,
             )
-    return _layout(fig, "Latency percentiles over time")
+    return titled(fig, "Latency percentiles over time")
 
 
 @failsafe
@@ -172,7 +173,7 @@ def latency_histograms(result: MonitoringResult) -> go.Figure:
                 marker_color=PRODUCTION,
                 showlegend=False,
             )
-    return _layout(fig, "Latency distributions")
+    return titled(fig, "Latency distributions")
 
 
 def _ratio_matrix(result: MonitoringResult) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -211,7 +212,7 @@ def drift_heatmap(result: MonitoringResult) -> go.Figure:
         )
     )
     fig.update_layout(plot_bgcolor=MUTED, yaxis={"autorange": "reversed"}, xaxis_title="chunk")
-    return _layout(
+    return titled(
         fig,
         "Univariate drift: features x chunks (✕ = alert, grey = not enough data)",
         height=max(340, 22 * len(ratio) + 120),
@@ -251,7 +252,7 @@ def drift_table(result: MonitoringResult) -> go.Figure:
             cells={"values": cells, "fill_color": colours, "align": "left"},
         )
     )
-    return _layout(fig, "Drifting features, ranked", height=min(900, 28 * len(table) + 120))
+    return titled(fig, "Drifting features, ranked", height=min(900, 28 * len(table) + 120))
 
 
 @failsafe
@@ -276,7 +277,7 @@ def multivariate(result: MonitoringResult) -> go.Figure:
     _thresholds(fig, data["key"], data["lower_threshold"], data["upper_threshold"])
     _alert_markers(fig, data["key"], data["value"], data["alert"])
     fig.update_layout(xaxis_title="chunk", yaxis_title="reconstruction error")
-    return _layout(fig, "Multivariate drift (PCA data reconstruction)")
+    return titled(fig, "Multivariate drift (PCA data reconstruction)")
 
 
 def _thresholds(fig: go.Figure, x: pd.Series, lower: pd.Series, upper: pd.Series, **where: int) -> None:
@@ -349,7 +350,7 @@ def performance(result: MonitoringResult) -> go.Figure:
                 **where,
             )
         _alert_markers(fig, part["key"], part["estimate"], part["alert"], **where)
-    return _layout(fig, "Estimated performance without labels (CBPE)")
+    return titled(fig, "Estimated performance without labels (CBPE)")
 
 
 @failsafe
@@ -372,7 +373,7 @@ def missing_rates(result: MonitoringResult) -> go.Figure:
     fig.update_layout(
         barmode="group", xaxis_title="missing rate", xaxis_tickformat=".0%", yaxis={"autorange": "reversed"}
     )
-    return _layout(fig, "Missing values: production vs reference", height=max(340, 24 * len(worst) + 120))
+    return titled(fig, "Missing values: production vs reference", height=max(340, 24 * len(worst) + 120))
 
 
 CHARTS: dict[str, Callable[[MonitoringResult], go.Figure]] = {
