@@ -56,19 +56,43 @@ def age_band(days_birth: pd.Series) -> pd.Series:
     return pd.cut(years, bins=list(AGE_BANDS), right=False, labels=labels).astype(str)
 
 
-def fairness_table(frame: pd.DataFrame, probability: np.ndarray, threshold: float) -> pd.DataFrame:
-    """Approval rate, default rate and AUC by gender and by age band (holdout)."""
-    data = pd.DataFrame(
+FAIRNESS_ATTRIBUTES = ("gender", "age_band")
+
+
+def protected_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """The gender and age band of each applicant (CODE_GENDER, DAYS_BIRTH), as text labels."""
+    return pd.DataFrame(
         {
             "gender": frame["CODE_GENDER"].astype(str).to_numpy(),
             "age_band": age_band(frame["DAYS_BIRTH"]).to_numpy(),
-            "y": frame["TARGET"].to_numpy(),
-            "p": probability,
         }
     )
+
+
+def approval_rates(
+    frame: pd.DataFrame, probability: np.ndarray, threshold: float, *, min_rows: int = 1
+) -> dict[str, dict[str, float]]:
+    """Approval rate of each gender and age band with at least `min_rows` applicants (no labels needed)."""
+    data = protected_groups(frame).assign(approved=1 - decide(probability, threshold))
+    out = {}
+    for attribute in FAIRNESS_ATTRIBUTES:
+        by = data.groupby(attribute, sort=True)["approved"]
+        rates, counts = by.mean(), by.size()
+        out[attribute] = {str(g): float(r) for g, r in rates[counts >= min_rows].items()}
+    return out
+
+
+def approval_gap(rates: dict[str, float]) -> float:
+    """Largest minus smallest approval rate among the groups (NaN with fewer than two groups)."""
+    return float(max(rates.values()) - min(rates.values())) if len(rates) >= 2 else float("nan")
+
+
+def fairness_table(frame: pd.DataFrame, probability: np.ndarray, threshold: float) -> pd.DataFrame:
+    """Approval rate, default rate and AUC by gender and by age band (holdout)."""
+    data = protected_groups(frame).assign(y=frame["TARGET"].to_numpy(), p=probability)
     data["approved"] = 1 - decide(data["p"].to_numpy(), threshold)
     rows = []
-    for attribute in ("gender", "age_band"):
+    for attribute in FAIRNESS_ATTRIBUTES:
         for group, part in data.groupby(attribute, sort=True):
             auc = roc_auc_score(part["y"], part["p"]) if part["y"].nunique() == 2 else float("nan")
             rows.append(

@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     # Training (`python -m scoring.train`), not the service: where runs and registered models go.
     mlflow_tracking_uri: str = "sqlite:///mlflow.db"
 
+    # Promotion gate (`python -m scoring.promote`): how much worse than the champion a candidate may be.
+    promote_auc_tolerance: float = Field(0.005, ge=0, le=1)
+    promote_cost_tolerance: float = Field(2.0, ge=0)  # business cost per 1,000 decisions
+    promote_gap_tolerance: float = Field(0.01, ge=0, le=1)  # approval-rate gap, gender and age bands
+    promote_brier_tolerance: float = Field(0.0005, ge=0, le=1)
+
     @field_validator("api_token", "analyst_token", "hf_token", "log_id_salt", "alert_webhook_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

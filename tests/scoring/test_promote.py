@@ -1,0 +1,100 @@
+"""`python -m scoring.promote`: the gate refuses a harmful candidate and changes nothing, passes a retrain,
+promotes it into model/ keeping the previous bytes, and rolls back to exactly those bytes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scoring.promote.cli import main
+from scoring.promote.sides import folder_hashes
+from tests.scoring.tiny_models import train_tiny
+
+pytestmark = pytest.mark.slow  # trains three tiny models (a few seconds)
+HOLDOUT = ["--holdout-rows", "4000"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict[str, Path]:
+    """A champion, a retrain of it on the same data, and a candidate with 3 trees instead of 120."""
+    root = tmp_path_factory.mktemp("tiny")
+    return {
+        "champion": train_tiny(root / "champion", rounds=120),
+        "retrain": train_tiny(root / "retrain", rounds=120),
+        "weak": train_tiny(root / "weak", rounds=3),
+    }
+
+
+@pytest.fixture
+def site(tmp_path, trained) -> Path:
+    """A working copy: model/ holds the champion; candidates sit beside it."""
+    shutil.copytree(trained["champion"], tmp_path / "model")
+    for name in ("retrain", "weak"):
+        shutil.copytree(trained[name], tmp_path / name)
+    return tmp_path
+
+
+def gate(site: Path, *extra: str) -> int:
+    return main(["--model-dir", str(site / "model"), "--records", str(site / "records"), *HOLDOUT, *extra])
+
+
+def records(site: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((site / "records").glob("*.json"))]
+
+
+def test_harmful_candidate_is_refused_by_name_and_nothing_changes(site, capsys):
+    before = folder_hashes(site / "model")
+    assert gate(site, "--candidate", str(site / "weak")) == 1
+    out = capsys.readouterr().out
+    assert "gate FAILED" in out and "holdout:roc_auc" in out
+    assert folder_hashes(site / "model") == before
+    assert not (site / "models_history").exists()
+    (record,) = records(site)
+    assert record["decision"] == "fail" and "holdout:roc_auc" in record["failed_checks"]
+    auc = next(c for c in record["checks"] if c["name"] == "holdout:roc_auc")
+    assert auc["candidate"] < auc["champion"] - 0.005
+    assert record["candidate"]["sha256_model_lgb"] == folder_hashes(site / "weak")["model.lgb"]
+    assert record["changes"] == {}
+
+
+def test_retrain_passes_promotes_and_rollback_restores_exact_bytes(site, capsys):
+    champion_bytes = folder_hashes(site / "model")
+    candidate_bytes = folder_hashes(site / "retrain")
+    assert gate(site, "--candidate", str(site / "retrain")) == 0
+    assert "gate PASSED" in capsys.readouterr().out
+    assert folder_hashes(site / "model") == candidate_bytes
+    (promoted,) = records(site)
+    assert promoted["decision"] == "pass" and promoted["action"] == "promote"
+    assert {c["status"] for c in promoted["checks"]} == {"pass"}
+    assert promoted["parity"]["max_abs_difference"] <= 1e-9 and promoted["parity"]["rows"] == 4000
+    kept = Path(promoted["changes"]["previous_kept_in"])
+    assert folder_hashes(kept) == champion_bytes
+
+    assert gate(site, "--rollback") == 0
+    assert folder_hashes(site / "model") == champion_bytes
+    rollback = next(r for r in records(site) if r["action"] == "rollback")
+    assert rollback["restored"]["files"] == champion_bytes
+    assert rollback["replaced"]["sha256_model_lgb"] == candidate_bytes["model.lgb"]
+
+    capsys.readouterr()
+    assert gate(site, "--rollback") == 2
+    assert "nothing to roll back" in capsys.readouterr().err
+    assert folder_hashes(site / "model") == champion_bytes
+
+
+def test_dry_run_prints_the_record_and_writes_nothing(site, capsys):
+    before = folder_hashes(site / "model")
+    assert gate(site, "--candidate", str(site / "weak"), "--dry-run") == 1
+    out = capsys.readouterr().out
+    assert "# Promotion gate: FAIL" in out and "| holdout:roc_auc |" in out
+    assert folder_hashes(site / "model") == before
+    assert not (site / "records").exists() and not (site / "models_history").exists()
+
+
+def test_unloadable_candidate_is_a_clear_error(site, capsys):
+    (site / "broken").mkdir()
+    assert gate(site, "--candidate", str(site / "broken")) == 2
+    assert "candidate" in capsys.readouterr().err
