@@ -9,5 +9,6 @@ its metadata, the reference set and a model card.
 - `config`: the LightGBM parameters, the search space and the names used in MLflow;
 - `pipeline`: data, split, cross-validated search, final fit, holdout evaluation;
 - `tracking`: everything written to MLflow (params, metrics, plots, registered model);
-- `export`: the metadata and the deployable `model/` folder; `card`: its README; `plots`: the figures.
+- `export`: the metadata and the deployable `model/` folder; `card`: its README; `plots`: the figures;
+- `from_log`: labelled production rows (log + outcomes) back into training rows, for `--from-log`.
 """

@@ -17,9 +17,11 @@ def model_card(metadata: dict[str, Any], fairness: pd.DataFrame) -> str:
         "# Model card: credit-scoring (LightGBM default-risk model)",
         "",
         f"- **Version**: `{metadata['model_version']}` (MLflow run `{metadata['mlflow']['run_id']}`, "
-        f"registered as `{REGISTERED_NAME}` v{metadata['mlflow']['registered_version']}, alias `champion`)",
+        f"registered as `{REGISTERED_NAME}` v{metadata['mlflow']['registered_version']}, "
+        f"alias `{metadata['mlflow'].get('alias', 'champion')}`)",
         f"- **Trained**: {metadata['trained_at']} on {metadata['data']['rows']:,} rows of {metadata['data']['source']}"
         f" (fingerprint `{metadata['data']['fingerprint']}`)",
+        *production_lines(metadata["data"].get("production")),
         f"- **Decision rule**: refuse when the probability of default is ≥ **{metadata['threshold']:.3f}**, the "
         "threshold minimising the business cost 10·FN + 1·FP on out-of-fold predictions.",
         "",
@@ -56,6 +58,19 @@ def model_card(metadata: dict[str, Any], fairness: pd.DataFrame) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def production_lines(production: dict[str, Any] | None) -> list[str]:
+    """A retrain from the log says how many production rows it added, and their bias."""
+    if not production:
+        return []
+    return [
+        f"- **Plus production rows**: {production['production_rows']:,} labelled loans from the prediction log "
+        f"({production['production_first_ts'][:10]} to {production['production_last_ts'][:10]}, label coverage "
+        f"{production['production_label_coverage']:.0%} of {production['production_predictions']:,} predictions, "
+        f"weight {production['production_weight']:g}). Approved applicants only: the refused ones never get an "
+        "outcome, so the original data stay in the training set and carry the rest of the population.",
+    ]
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

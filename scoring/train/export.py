@@ -67,6 +67,7 @@ def build_metadata(
             "run_id": run["run_id"],
             "registered_name": REGISTERED_NAME,
             "registered_version": run["registered_version"],
+            "alias": run.get("alias", "champion"),
             "tracking_uri": run["tracking_uri"],
         },
     }

@@ -45,6 +45,8 @@ class Split:
     y_train: np.ndarray
     x_hold: np.ndarray
     y_hold: np.ndarray
+    w_train: np.ndarray | None = None  # per-row weights of the training part (None: all 1)
+    production_rows: int = 0  # labelled production rows appended to the training part
 
 
 @dataclass
@@ -86,9 +88,20 @@ def load_data(path: str | None, *, rows: int, seed: int) -> tuple[pd.DataFrame, 
     return generate_applications(rows, seed=seed), f"synthetic(seed={seed})"
 
 
-def split_and_encode(frame: pd.DataFrame, *, seed: int) -> Split:
-    """A stratified 20 % holdout (it becomes the monitoring reference) and the model matrices."""
+def split_and_encode(
+    frame: pd.DataFrame, *, seed: int, production: pd.DataFrame | None = None, production_weight: float = 1.0
+) -> Split:
+    """A stratified 20 % holdout (it becomes the monitoring reference) and the model matrices.
+
+    `production` rows (labelled rows from the log) join the training part only: the holdout stays
+    drawn from `frame` alone, so the same data and seed give the champion's holdout row for row,
+    and it stays a sample of the whole population rather than of approved applicants.
+    """
     train_frame, holdout = train_test_split(frame, test_size=0.2, stratify=frame[TARGET_COLUMN], random_state=seed)
+    weights = None
+    if production is not None and len(production):
+        weights = np.r_[np.ones(len(train_frame)), np.full(len(production), float(production_weight))]
+        train_frame = pd.concat([train_frame, production], ignore_index=True)
     with step("features"):
         return Split(
             train_frame=train_frame,
@@ -97,21 +110,33 @@ def split_and_encode(frame: pd.DataFrame, *, seed: int) -> Split:
             y_train=train_frame[TARGET_COLUMN].to_numpy(),
             x_hold=build_features(encode_frame(holdout)),
             y_hold=holdout[TARGET_COLUMN].to_numpy(),
+            w_train=weights,
+            production_rows=0 if production is None else len(production),
         )
 
 
-def dataset(x: np.ndarray, y: np.ndarray) -> lgb.Dataset:
+def dataset(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> lgb.Dataset:
     return lgb.Dataset(
         x,
         label=y,
+        weight=weight,
         feature_name=list(FEATURE_NAMES),
         categorical_feature=list(CATEGORICAL_FEATURES),
         free_raw_data=False,
     )
 
 
-def cross_validate(x: np.ndarray, y: np.ndarray, params: dict[str, Any], *, folds: int, seed: int) -> SearchResult:
-    """Stratified K-fold with early stopping; the threshold is chosen on the out-of-fold probabilities."""
+def cross_validate(
+    x: np.ndarray,
+    y: np.ndarray,
+    params: dict[str, Any],
+    *,
+    folds: int,
+    seed: int,
+    weight: np.ndarray | None = None,
+) -> SearchResult:
+    """Stratified K-fold with early stopping; the threshold is chosen on the out-of-fold probabilities
+    (unweighted: the business cost counts each applicant once, whatever weight it was trained with)."""
     oof = np.zeros(len(y))
     rounds = []
     for fold, (fit_idx, val_idx) in enumerate(
@@ -119,9 +144,9 @@ def cross_validate(x: np.ndarray, y: np.ndarray, params: dict[str, Any], *, fold
     ):
         booster = lgb.train(
             params,
-            dataset(x[fit_idx], y[fit_idx]),
+            dataset(x[fit_idx], y[fit_idx], None if weight is None else weight[fit_idx]),
             num_boost_round=2000,
-            valid_sets=[dataset(x[val_idx], y[val_idx])],
+            valid_sets=[dataset(x[val_idx], y[val_idx], None if weight is None else weight[val_idx])],
             callbacks=[lgb.early_stopping(60, verbose=False)],
         )
         oof[val_idx] = booster.predict(x[val_idx], num_iteration=booster.best_iteration)
@@ -139,18 +164,28 @@ def cross_validate(x: np.ndarray, y: np.ndarray, params: dict[str, Any], *, fold
     )
 
 
-def search(x_train: np.ndarray, y_train: np.ndarray, *, folds: int, seed: int) -> Search:
+def search(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    folds: int,
+    seed: int,
+    weight: np.ndarray | None = None,
+    threads: int | None = None,
+) -> Search:
     """Cross-validate every configuration of SEARCH_SPACE on at most SEARCH_MAX_ROWS rows; the best
-    has the lowest business cost (the higher AUC breaks a tie)."""
+    has the lowest business cost (the higher AUC breaks a tie). `threads` overrides LightGBM's
+    thread count (default: every core; on a shared, loaded machine one thread is many times faster)."""
     search_idx = np.arange(len(y_train))
     if len(search_idx) > SEARCH_MAX_ROWS:
         search_idx, _ = train_test_split(search_idx, train_size=SEARCH_MAX_ROWS, stratify=y_train, random_state=seed)
     x_search, y_search = x_train[search_idx], y_train[search_idx]
+    w_search = None if weight is None else weight[search_idx]
     results = []
     for i, extra in enumerate(SEARCH_SPACE, start=1):
-        params = {**BASE_PARAMS, **extra}
+        params = {**BASE_PARAMS, **extra} | ({"num_threads": threads} if threads else {})
         with step(f"search {i}/{len(SEARCH_SPACE)} {extra} on {len(y_search):,} rows"):
-            result = cross_validate(x_search, y_search, params, folds=folds, seed=seed)
+            result = cross_validate(x_search, y_search, params, folds=folds, seed=seed, weight=w_search)
         print(f"[train]   cv auc {result.cv_auc:.4f}, cost/1000 {result.cv_cost_per_1000:.1f}")
         results.append(result)
     best = min(results, key=lambda r: (r.cv_cost_per_1000, -r.cv_auc))
@@ -160,7 +195,9 @@ def search(x_train: np.ndarray, y_train: np.ndarray, *, folds: int, seed: int) -
 def fit_final(best: SearchResult, split: Split) -> lgb.Booster:
     """The best configuration refitted on the whole training part."""
     with step(f"final fit ({best.num_rounds} trees)"):
-        return lgb.train(best.params, dataset(split.x_train, split.y_train), num_boost_round=best.num_rounds)
+        return lgb.train(
+            best.params, dataset(split.x_train, split.y_train, split.w_train), num_boost_round=best.num_rounds
+        )
 
 
 def evaluate(booster: lgb.Booster, split: Split, *, threshold: float) -> Evaluation:

@@ -68,8 +68,9 @@ def log_evaluation(found: Search, split: Split, evaluation: Evaluation) -> None:
         mlflow.log_artifact(str(Path(tmp) / "fairness.csv"))
 
 
-def register(booster: lgb.Booster, example: pd.DataFrame) -> int:
-    """Log the model, register it as REGISTERED_NAME and point the `champion` alias at it; its version."""
+def register(booster: lgb.Booster, example: pd.DataFrame, *, alias: str = "champion") -> int:
+    """Log the model, register it as a new version of REGISTERED_NAME and point `alias` at it (only
+    that alias moves: registering a `challenger` leaves the `champion` where it was); its version."""
     import mlflow.lightgbm
     from mlflow import MlflowClient
     from mlflow.models import infer_signature
@@ -84,7 +85,7 @@ def register(booster: lgb.Booster, example: pd.DataFrame) -> int:
             pip_requirements=[f"lightgbm=={lgb.__version__}"],
         )
         version = info.registered_model_version
-        MlflowClient().set_registered_model_alias(REGISTERED_NAME, "champion", version)
+        MlflowClient().set_registered_model_alias(REGISTERED_NAME, alias, version)
     return int(version)
 
 

@@ -8,14 +8,14 @@ import pytest
 
 from scoring.schema import DAYS_EMPLOYED_PENSIONER
 from scoring.synth.generate import generate_applications
-from scoring.train.cli import default_tracking_uri, parse_args
+from scoring.train.cli import default_tracking_uri, export_dir, parse_args
 from scoring.train.pipeline import input_importance, training_ranges
 
 
 def test_every_flag_keeps_its_name_and_default() -> None:
     defaults = parse_args([])
     assert (defaults.data, defaults.rows, defaults.seed, defaults.folds) == (None, 307_511, 0, 3)
-    assert defaults.model_dir == Path("model") and defaults.tracking_uri is None and not defaults.no_export
+    assert export_dir(defaults) == Path("model") and defaults.tracking_uri is None and not defaults.no_export
     flags = "--data a.csv --rows 10 --seed 4 --folds 5 --model-dir m --tracking-uri u --no-export"
     args = parse_args(flags.split())
     assert (args.data, args.rows, args.seed, args.folds, args.model_dir, args.tracking_uri, args.no_export) == (
