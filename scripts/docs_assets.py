@@ -36,7 +36,8 @@ def traffic(url: str) -> None:
     """Normal applicants first, then a credit-bureau outage: drift the Monitoring tab can show."""
     from monitoring.simulate import simulate
 
-    for scenario, n, seed in (("none", 600, 1), ("bureau_outage", 900, 2)):
+    # 3,000 rows in 500-row chunks: six points on every over-time chart, three before the outage
+    for scenario, n, seed in (("none", 1500, 1), ("bureau_outage", 1500, 2)):
         report = simulate(url, n=n, scenario=scenario, seed=seed, concurrency=8, progress=False)
         print(f"docs-assets: {scenario}: {report.sent} sent, {report.ok} ok, {report.errors} errors")
         if report.errors:
@@ -44,7 +45,8 @@ def traffic(url: str) -> None:
 
 
 def screenshots(url: str) -> list[Path]:
-    """The four README pictures: the scoring form with a decision, production data, model, monitoring."""
+    """The README pictures: the scoring form with a decision, production data, model, and the monitoring
+    tab twice: its first screen at a laptop's 1366x768 (what "all is well, or why not" must fit in) and whole."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser import CHROMIUM, LAUNCH_ARGS
@@ -70,11 +72,19 @@ def screenshots(url: str) -> list[Path]:
         page.get_by_text("Decision rule").first.wait_for()
         taken.append(_shot(page, "model.png"))
 
+        page.set_viewport_size({"width": 1366, "height": 768})
         page.get_by_role("tab", name="Monitoring").click()
+        _choose(page, "mon-window", "all")
+        _choose(page, "mon-chunks", "500 rows")
         page.get_by_role("button", name="Refresh analysis").click()
-        page.wait_for_function("document.querySelector('#mon-status')?.innerText.includes('Computed')")
+        page.wait_for_function(
+            "(() => { const t = document.querySelector('#mon-status')?.innerText || '';"
+            " return t.includes('window all, chunks by 500 rows') && !/running|Queued/.test(t); })()"
+        )
         page.wait_for_function("document.querySelector('#mon-alerts')?.innerText.includes('EXT_SOURCE_3')")
         page.wait_for_timeout(1500)
+        page.evaluate("window.scrollTo(0, 0)")
+        taken.append(_shot(page, "monitoring_first_screen.png", full_page=False))
         taken.append(_shot(page, "monitoring.png"))
         browser.close()
     return taken
@@ -96,9 +106,14 @@ def _score_the_example(page: Any, *, attempts: int = 3) -> None:
     raise SystemExit("docs-assets: the scoring form never showed a decision")
 
 
-def _shot(page: object, name: str) -> Path:
+def _choose(page: Any, elem_id: str, option: str) -> None:
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _shot(page: Any, name: str, *, full_page: bool = True) -> Path:
     path = SHOTS / name
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(path), full_page=full_page)
     print(f"docs-assets: wrote {path.relative_to(ROOT)}")
     return path
 
