@@ -156,3 +156,42 @@ def write_log(log: PredictionLog, frame: pd.DataFrame) -> None:
         entry["latency_ms"] = float(row.latency_ms)
         log.append(entry)
     log.close()
+
+
+# ------------------------------------------------------------------------------- the shadow challenger
+
+
+def with_challenger(
+    frame: pd.DataFrame,
+    probability: np.ndarray | None = None,
+    *,
+    threshold: float,
+    version: str = "challenger-1",
+    scored: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """A scored frame with the shadow columns the log reader returns (the contract of the challenger in shadow).
+
+    `probability` defaults to the champion's own (an identical challenger); `scored` (bool per row) marks
+    the rows the challenger scored: the others get NaN, and no decision or version.
+    """
+    p = frame["probability"].to_numpy(float) if probability is None else np.asarray(probability, dtype=float)
+    mask = np.ones(len(frame), bool) if scored is None else np.asarray(scored, bool)
+    decision = pd.Series(np.where(p >= threshold, "refuse", "approve"), index=frame.index, dtype=object)
+    return frame.assign(
+        challenger_probability=np.where(mask, p, np.nan),
+        challenger_decision=decision.where(mask, None),
+        challenger_version=pd.Series(version, index=frame.index, dtype=object).where(mask, None),
+    )
+
+
+def challenger_model_dir(folder: Path, *, threshold: float, version: str = "challenger-1") -> Path:
+    """A copy of the committed model with another threshold and version: a cheap, real, different challenger."""
+    import json
+    import shutil
+
+    target = folder / "challenger"
+    shutil.copytree(MODEL_DIR, target)
+    metadata = json.loads((target / "metadata.json").read_text(encoding="utf-8"))
+    metadata |= {"threshold": threshold, "model_version": version}
+    (target / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
+    return target

@@ -175,16 +175,7 @@ class DriftMonitor:
                     multivariate=nml.DataReconstructionDriftCalculator(column_names=self.features, **common).fit(
                         reference
                     ),
-                    cbpe=nml.CBPE(
-                        metrics=["roc_auc", "business_value"],
-                        y_pred_proba=CALIBRATED,
-                        y_pred=Y_PRED,
-                        y_true=Y_TRUE,
-                        problem_type="classification_binary",
-                        business_value_matrix=BUSINESS_VALUE_MATRIX,
-                        calibrator=nml.calibration.NoopCalibrator(),
-                        **common,
-                    ).fit(reference),
+                    cbpe=_cbpe(nml).fit(reference),
                     missing=nml.MissingValuesCalculator(column_names=self.features, **common).fit(reference),
                     unseen=nml.UnseenValuesCalculator(
                         column_names=self.unseen_columns,
@@ -315,6 +306,55 @@ class DriftMonitor:
                 raise MonitoringError(f"{name} analysis failed: {exc}") from exc
             time.sleep(0)  # a yield between calculators: let the serving threads take the GIL
         return out
+
+
+def _cbpe(nml: Any) -> Any:
+    """An unfitted CBPE on the calibrated score (ROC AUC, business value), chunked by our chunk index."""
+    return nml.CBPE(
+        metrics=["roc_auc", "business_value"],
+        y_pred_proba=CALIBRATED,
+        y_pred=Y_PRED,
+        y_true=Y_TRUE,
+        problem_type="classification_binary",
+        business_value_matrix=BUSINESS_VALUE_MATRIX,
+        calibrator=nml.calibration.NoopCalibrator(),
+        chunker=_label_chunker(),
+        timestamp_column_name=CHUNK_COLUMN,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreEstimator:
+    """CBPE of one model from its score alone, fitted on its scores of the reference (`fit_score_estimator`):
+    champion and challenger are estimated alike; `frame(scores, chunk)` gives the rows `cbpe.estimate` reads."""
+
+    threshold: float
+    platt: tuple[float, float]
+    cbpe: Any = None
+
+    def frame(self, scores: np.ndarray, chunk: np.ndarray) -> pd.DataFrame:
+        p, (slope, intercept) = np.asarray(scores, dtype=float), self.platt
+        calibrated, predicted = expit(slope * _logit(p) + intercept), (p >= self.threshold).astype("int64")
+        return pd.DataFrame({SCORE_COLUMN: p, Y_PRED: predicted, CALIBRATED: calibrated, CHUNK_COLUMN: chunk})
+
+
+def fit_score_estimator(scores: np.ndarray, target: np.ndarray, *, threshold: float) -> ScoreEstimator:
+    """A `ScoreEstimator` fitted on reference scores and labels (rows with a NaN score are left out)."""
+    keep = np.isfinite(np.asarray(scores, dtype=float))
+    scores, target = np.asarray(scores, dtype=float)[keep], np.asarray(target)[keep].astype(int)
+    if len(scores) < 2 * MIN_CHUNK_ROWS:
+        raise MonitoringError(f"{len(scores)} scored reference rows; at least {2 * MIN_CHUNK_ROWS} needed")
+    bare = ScoreEstimator(float(threshold), _fit_platt(scores, target.astype(float)))
+    size = calibration_size(float(len(scores)), len(scores))
+    whole = len(scores) // size * size
+    reference = bare.frame(scores[:whole], np.arange(whole) // size).assign(**{Y_TRUE: target[:whole]})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cbpe = _cbpe(_nannyml()).fit(reference)
+    except Exception as exc:  # NannyML raises its own and foreign types
+        raise MonitoringError(f"NannyML could not fit CBPE on the reference scores: {exc}") from exc
+    return ScoreEstimator(bare.threshold, bare.platt, cbpe)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

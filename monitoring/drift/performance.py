@@ -64,7 +64,7 @@ def reference_accepts(monitor: DriftMonitor) -> dict[str, float]:
     }
 
 
-def _nannyml_metrics(calculator: Any, data: pd.DataFrame, *, estimate: bool) -> pd.DataFrame:
+def nannyml_metrics(calculator: Any, data: pd.DataFrame, *, estimate: bool) -> pd.DataFrame:
     """chunk -> roc_auc, cost_per_1000 from a NannyML calculator (realized) or estimator (CBPE)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -114,9 +114,9 @@ def realized_table(monitor: DriftMonitor, data: pd.DataFrame, chunks: pd.DataFra
 
 def _fill(table: pd.DataFrame, monitor: DriftMonitor, rows: pd.DataFrame) -> None:
     try:
-        realized = _nannyml_metrics(monitor.realized_calculator(), rows, estimate=False)
+        realized = nannyml_metrics(monitor.realized_calculator(), rows, estimate=False)
         median = float(rows.groupby(CHUNK_COLUMN).size().median())
-        estimated = _nannyml_metrics(monitor.estimator(median), rows, estimate=True)
+        estimated = nannyml_metrics(monitor.estimator(median), rows, estimate=True)
     except MonitoringError:
         raise
     except Exception as exc:  # NannyML raises its own and foreign types

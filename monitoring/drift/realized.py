@@ -71,6 +71,14 @@ class OutcomeResult:
         }
 
 
+def outcome_labels(frame: pd.DataFrame, known: pd.DataFrame) -> np.ndarray:
+    """Per row of `frame`: 1.0 defaulted, 0.0 repaid, NaN no outcome; `known` is `labelled(outcomes)`."""
+    if not len(frame):
+        return np.array([], float)
+    by_id = dict(zip(known["request_id"], known["defaulted"].astype(float), strict=True))
+    return frame["request_id"].map(by_id).astype(float).to_numpy()
+
+
 def analyse_outcomes(
     monitor: DriftMonitor,
     predictions: pd.DataFrame,
@@ -90,8 +98,7 @@ def analyse_outcomes(
     known = labelled(outcomes)
     data = monitor.prepare(frame) if len(frame) else monitor.prepare(reference.iloc[:0]).drop(columns=[Y_TRUE])
     data[CHUNK_COLUMN] = index
-    by_id = dict(zip(known["request_id"], known["defaulted"].astype(float), strict=True))
-    data[Y_TRUE] = frame["request_id"].map(by_id).astype(float).to_numpy() if len(frame) else np.array([], float)
+    data[Y_TRUE] = outcome_labels(frame, known)
     labelled_rows = data[data[Y_TRUE].notna()]
     deciles = calibration.calibration_table(
         labelled_rows[SCORE_COLUMN].to_numpy(), labelled_rows[Y_TRUE].to_numpy(), alpha=rules.calibration_alpha

@@ -1,0 +1,59 @@
+"""The pair's CBPE estimators: champion and challenger, each fitted on its own scores of the one reference set.
+
+CBPE needs, per model, scores on labelled rows it was not trained on. The reference set is the
+champion's holdout, `model/reference.parquet` (inputs, `TARGET`, the champion's `probability`). The
+challenger's scores of it are computed, not logged: the analysis job carries the challenger's model
+folder (`AnalysisJob.challenger_dir`, the local folder the service resolved from `CHALLENGER_URI` at
+startup), and the analysis worker scores the reference's inputs with it through the one scoring path
+(`scoring.predict.Scorer.score_frame`), once per process and folder (about 3 s of CPU for 30,000 rows).
+Rows the challenger's validation refuses get no score and are left out of its fit.
+
+Caveat: a challenger retrained on the original data may have seen some reference rows in training;
+its estimate is then optimistic. `scoring.train --from-log` keeps the same holdout, which avoids it.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from monitoring.drift.monitor import ScoreEstimator, fit_score_estimator, load_reference
+from monitoring.drift.result import SCORE_COLUMN
+from monitoring.drift.tables import Y_TRUE
+
+
+@cache
+def champion_estimator(model_dir: str) -> ScoreEstimator:
+    """The champion's CBPE from the reference's own scores and its threshold (metadata.json)."""
+    from scoring.model import METADATA_FILE
+
+    reference = load_reference(model_dir)
+    threshold = float(json.loads((Path(model_dir) / METADATA_FILE).read_text(encoding="utf-8"))["threshold"])
+    return fit_score_estimator(
+        reference[SCORE_COLUMN].to_numpy(float), reference[Y_TRUE].to_numpy(), threshold=threshold
+    )
+
+
+def challenger_reference_scores(model_dir: str, challenger_dir: str) -> tuple[np.ndarray, float]:
+    """The challenger's probabilities of the reference rows (NaN where refused) and its threshold."""
+    from scoring.model import load_model
+    from scoring.predict import Scorer
+    from scoring.schema import RAW_COLUMNS
+
+    reference = load_reference(model_dir)
+    model = load_model(challenger_dir)
+    scored = Scorer(model).score_frame(reference[list(RAW_COLUMNS)])
+    scores = np.full(len(reference), np.nan)
+    scores[scored.indices] = scored.probabilities
+    return scores, float(model.threshold)
+
+
+@cache
+def challenger_estimator(model_dir: str, challenger_dir: str) -> ScoreEstimator:
+    """The challenger's CBPE: its own scores of the champion's reference rows, the same labels."""
+    scores, threshold = challenger_reference_scores(model_dir, challenger_dir)
+    target = load_reference(model_dir)[Y_TRUE].to_numpy()
+    return fit_score_estimator(scores, target, threshold=threshold)
