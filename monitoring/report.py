@@ -1,7 +1,8 @@
 """Monitoring report: the analyses of the UI tab as one self-contained HTML page plus a JSON summary.
 
     python -m monitoring.report --log-dir data/predictions [--history-dir data/history] \\
-        --model-dir model --out report.html --json summary.json [--chunk-period D | --chunk-size 1000]
+        --model-dir model --out report.html --json summary.json [--chunk-period D | --chunk-size 1000] \\
+        [--challenger-dir DIR]
 
 The page inlines plotly.js once and works offline; the JSON is `MonitoringResult.summary()`.
 """
@@ -134,6 +135,62 @@ def outcome_section(result: MonitoringResult) -> str:
     )
 
 
+PAIR_CARDS = {
+    "agreement": "decision agreement",
+    "approve_to_refuse_rate": "champion approves, challenger refuses",
+    "refuse_to_approve_rate": "champion refuses, challenger approves",
+    "pearson": "score correlation (Pearson)",
+    "spearman": "rank correlation (Spearman)",
+    "champion_estimated_roc_auc": "CBPE ROC AUC, champion",
+    "challenger_estimated_roc_auc": "CBPE ROC AUC, challenger",
+    "champion_estimated_cost_per_1000": "CBPE cost / 1,000, champion",
+    "challenger_estimated_cost_per_1000": "CBPE cost / 1,000, challenger",
+    "champion_roc_auc": "realized ROC AUC, champion",
+    "challenger_roc_auc": "realized ROC AUC, challenger",
+    "champion_cost_per_1000": "realized cost / 1,000, champion",
+    "challenger_cost_per_1000": "realized cost / 1,000, challenger",
+}
+
+
+def pair_figures(pair: Any) -> dict[str, str]:
+    """The pair's headline figures as shown text (agreement and swaps in percent), for the report and the tab."""
+    values = {**pair.overall, **pair.estimated, **pair.realized}
+    shown = {}
+    for key in PAIR_CARDS:
+        value = values.get(key)
+        if value is None or value != value:
+            shown[key] = "—"
+        else:
+            shown[key] = f"{value:.1%}" if key.endswith(("agreement", "_rate")) else format_kpi(key, float(value))
+    return shown
+
+
+def pair_section(result: MonitoringResult) -> str:
+    """Champion vs challenger: headline cards, the versions and the pair charts (nothing without a challenger)."""
+    from monitoring.pair_plots import CAPTIONS, PAIR_CHARTS
+
+    pair = result.pair
+    if pair is None:
+        return ""
+    shown = pair_figures(pair)
+    cards = "".join(
+        f'<div class="card">{html.escape(label)}<b>{html.escape(shown[key])}</b></div>'
+        for key, label in PAIR_CARDS.items()
+    )
+    versions = pair.versions
+    meta = (
+        f"{pair.overall['rows']:,} rows scored by both; champion {', '.join(versions['champion']) or '—'}, "
+        f"challenger {', '.join(versions['challenger']) or '—'}; realized figures on {pair.realized['labelled']:,} "
+        "labelled rows (loans the champion approved)."
+    )
+    charts = "".join(
+        f'<section><div class="chart">{_div(chart(result))}</div><p class="caption">{html.escape(CAPTIONS[name])}</p>'
+        "</section>"
+        for name, chart in PAIR_CHARTS.items()
+    )
+    return f'<h2>Champion vs challenger</h2><p>{html.escape(meta)}</p><div class="cards">{cards}</div>{charts}'
+
+
 def render_html(
     result: MonitoringResult,
     *,
@@ -164,29 +221,46 @@ def render_html(
         f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
         f"<h1>{html.escape(title)}</h1><p>{meta}</p>{kpi_cards(result.kpis)}<h2>Alerts</h2>"
         f"{alerts_table(result.alerts if alerts is None else alerts)}<h2>Charts</h2>{''.join(sections)}"
-        f"{outcome_section(result)}</body></html>"
+        f"{outcome_section(result)}{pair_section(result)}</body></html>"
     )
 
 
 def analyse(
-    log_dirs: Sequence[Path], model_dir: Path, chunking: Chunking, *, rules: OutcomeRules | None = None
+    log_dirs: Sequence[Path],
+    model_dir: Path,
+    chunking: Chunking,
+    *,
+    rules: OutcomeRules | None = None,
+    challenger_dir: Path | None = None,
 ) -> MonitoringResult:
-    """The drift analysis and the outcome analysis (realized performance, calibration, fairness, PSI)."""
+    """The drift analysis, the outcome analysis and, when a challenger scored rows, the pair analysis."""
     from monitoring.drift.monitor import TOP_FEATURES, fitted_monitor
+    from monitoring.drift.pair_reference import pair_analysis
     from monitoring.drift.realized import calculate_with_outcomes
     from monitoring.log.reader import read_log, read_outcomes
 
     data = read_log(list(log_dirs))
+    outcomes = read_outcomes(list(log_dirs))
+    rules = rules or OutcomeRules()
     monitor = fitted_monitor(str(model_dir), TOP_FEATURES)
-    return calculate_with_outcomes(
+    result = calculate_with_outcomes(
         monitor,
         data.predictions,
-        outcomes=read_outcomes(list(log_dirs)),
-        rules=rules or OutcomeRules(),
+        outcomes=outcomes,
+        rules=rules,
         chunking=chunking,
         rejections=data.rejections,
         window={"name": "all", "start": None, "end": None},
     )
+    result.pair = pair_analysis(
+        data.predictions,
+        chunking=chunking,
+        outcomes=outcomes,
+        model_dir=str(model_dir),
+        challenger_dir=str(challenger_dir) if challenger_dir else None,
+        min_labels=rules.min_labels,
+    )
+    return result
 
 
 def all_alerts(
@@ -212,6 +286,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-dir", type=Path, required=True, help="live prediction log folder")
     parser.add_argument("--history-dir", type=Path, help="history folder pulled from the Hub (optional)")
     parser.add_argument("--model-dir", type=Path, default=Path("model"))
+    parser.add_argument(
+        "--challenger-dir", type=Path, default=None, help="the challenger's model folder (its CBPE in the pair section)"
+    )
     parser.add_argument("--out", type=Path, default=Path("report.html"))
     parser.add_argument("--json", type=Path, default=Path("summary.json"))
     group = parser.add_mutually_exclusive_group()
@@ -235,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     started = datetime.now()
     settings = Settings()
-    result = analyse(dirs, args.model_dir, chunking, rules=settings.outcome_rules())
+    result = analyse(dirs, args.model_dir, chunking, rules=settings.outcome_rules(), challenger_dir=args.challenger_dir)
     alerts = all_alerts(dirs, result, rules=settings.alert_rules())
     args.out.write_text(render_html(result, alerts=alerts), encoding="utf-8")
     summary = {**result.summary(), "alerts": alerts}

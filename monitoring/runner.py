@@ -19,6 +19,7 @@ from typing import Any
 from monitoring.alerts.outcomes import OutcomeRules
 from monitoring.drift.chunking import Chunking, window_bounds
 from monitoring.drift.monitor import TOP_FEATURES, fitted_monitor
+from monitoring.drift.pair_reference import pair_analysis
 from monitoring.drift.realized import calculate_with_outcomes
 from monitoring.drift.result import MonitoringResult
 from monitoring.log.reader import SHARED_CACHE, ReadCache, read_log, read_outcomes
@@ -34,6 +35,9 @@ class AnalysisJob:
     model_dir: str
     top: int = TOP_FEATURES
     outcome_rules: OutcomeRules = field(default_factory=OutcomeRules)
+    # the challenger's local model folder (resolved from CHALLENGER_URI): CBPE of the challenger scores the
+    # reference with it (monitoring.drift.pair_reference); None: the pair gets no challenger CBPE
+    challenger_dir: str | None = None
 
 
 OUTCOME_CACHE = ReadCache()  # outcome shards parse with their own schema, so their own cache
@@ -46,7 +50,7 @@ def run_job(job: AnalysisJob, window: str = "all", chunking: Chunking | None = N
     outcomes = read_outcomes(list(job.log_dirs), cache=OUTCOME_CACHE)
     monitor = fitted_monitor(job.model_dir, job.top)
     bounds = {"name": window, "start": start.isoformat() if start else None, "end": end.isoformat() if end else None}
-    return calculate_with_outcomes(
+    result = calculate_with_outcomes(
         monitor,
         data.predictions,
         outcomes=outcomes,
@@ -55,6 +59,15 @@ def run_job(job: AnalysisJob, window: str = "all", chunking: Chunking | None = N
         rejections=data.rejections,
         window=bounds,
     )
+    result.pair = pair_analysis(
+        data.predictions,
+        chunking=result.chunking,
+        outcomes=outcomes,
+        model_dir=job.model_dir,
+        challenger_dir=job.challenger_dir,
+        min_labels=job.outcome_rules.min_labels,
+    )
+    return result
 
 
 def _quiet_worker() -> None:

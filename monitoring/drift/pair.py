@@ -40,6 +40,7 @@ PROBABILITY, DECISION, VERSION = "challenger_probability", "challenger_decision"
 CHALLENGER_COLUMNS = (PROBABILITY, DECISION, VERSION)
 SWAPS = {"approve_to_refuse": ("approve", "refuse"), "refuse_to_approve": ("refuse", "approve")}
 MODELS = ("champion", "challenger")
+SAMPLE_ROWS = 2_000  # both-scored rows kept for the score scatter
 CHUNK_COLUMNS = [
     "chunk",
     "key",
@@ -187,6 +188,8 @@ class PairResult:
     realized: dict[str, Any]
     versions: dict[str, list[str]]
     challenger_reference: bool  # False: no challenger scores of the reference, so no CBPE for it
+    thresholds: dict[str, float]  # each model's decision threshold (NaN when its estimator is absent)
+    scores: pd.DataFrame  # probability, challenger_probability: an even sample of both-scored rows (charts)
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -198,6 +201,7 @@ class PairResult:
             "realized": {k: json_value(v) for k, v in self.realized.items()},
             "versions": self.versions,
             "challenger_reference": self.challenger_reference,
+            "thresholds": {k: json_value(v) for k, v in self.thresholds.items()},
             "chunks": records,
             "alerts": self.alerts,
         }
@@ -220,6 +224,15 @@ def _fill_estimates(
             for k in ("roc_auc", "cost_per_1000"):
                 table[f"{model}_estimated_{k}"] = per_chunk[k].reindex(table["chunk"]).to_numpy(float)
     return overall
+
+
+def _threshold(estimator: ScoreEstimator | None, rows: pd.DataFrame | None) -> float:
+    """The estimator's threshold, else the one logged with the champion's rows, else NaN."""
+    if estimator is not None:
+        return float(estimator.threshold)
+    if rows is not None and "threshold" in rows and rows["threshold"].notna().any():
+        return float(rows["threshold"].median())
+    return float("nan")
 
 
 def analyse_pair(
@@ -251,4 +264,6 @@ def analyse_pair(
             "challenger": sorted(rows[VERSION].dropna().astype(str).unique()) if VERSION in rows else [],
         },
         challenger_reference=challenger is not None,
+        thresholds={"champion": _threshold(champion, rows), "challenger": _threshold(challenger, None)},
+        scores=rows[["probability", PROBABILITY]].iloc[:: max(1, len(rows) // SAMPLE_ROWS)].reset_index(drop=True),
     )

@@ -15,14 +15,21 @@ its estimate is then optimistic. `scoring.train --from-log` keeps the same holdo
 from __future__ import annotations
 
 import json
+import logging
 from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from monitoring.drift.chunking import Chunking
 from monitoring.drift.monitor import ScoreEstimator, fit_score_estimator, load_reference
+from monitoring.drift.pair import PairResult, analyse_pair, has_challenger
 from monitoring.drift.result import SCORE_COLUMN
 from monitoring.drift.tables import Y_TRUE
+from scoring.errors import ServiceError
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -57,3 +64,34 @@ def challenger_estimator(model_dir: str, challenger_dir: str) -> ScoreEstimator:
     scores, threshold = challenger_reference_scores(model_dir, challenger_dir)
     target = load_reference(model_dir)[Y_TRUE].to_numpy()
     return fit_score_estimator(scores, target, threshold=threshold)
+
+
+def pair_analysis(
+    predictions: pd.DataFrame,
+    *,
+    chunking: Chunking,
+    outcomes: pd.DataFrame | None,
+    model_dir: str,
+    challenger_dir: str | None,
+    min_labels: int,
+) -> PairResult | None:
+    """The window's pair analysis with both estimators (None without challenger rows).
+
+    A challenger folder that cannot be loaded or scored costs only its CBPE (logged), never the analysis.
+    """
+    if not has_challenger(predictions):
+        return None
+    challenger = None
+    if challenger_dir:
+        try:
+            challenger = challenger_estimator(model_dir, challenger_dir)
+        except ServiceError as exc:
+            log.warning("no CBPE for the challenger", extra={"challenger_dir": challenger_dir, "error": str(exc)})
+    return analyse_pair(
+        predictions,
+        chunking=chunking,
+        outcomes=outcomes,
+        champion=champion_estimator(model_dir),
+        challenger=challenger,
+        min_labels=min_labels,
+    )

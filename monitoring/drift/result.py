@@ -43,6 +43,7 @@ class MonitoringResult:
     computed_at: str = ""
     compute_seconds: float = 0.0
     outcomes: Any = None  # monitoring.drift.realized.OutcomeResult when outcomes were analysed
+    pair: Any = None  # monitoring.drift.pair.PairResult when a challenger scored rows of the window
 
     def to_df(self, what: str = "univariate") -> pd.DataFrame:
         """One of: chunks, univariate, multivariate, performance, missing, unseen, timeline."""
@@ -161,4 +162,5 @@ def build_summary(result: MonitoringResult) -> dict[str, Any]:
         },
         "drift_alerts": result.alerts,
         "outcomes": result.outcomes.summary() if result.outcomes is not None else None,
+        "pair": result.pair.summary() if result.pair is not None else None,
     }

@@ -26,6 +26,7 @@ from monitoring.plots import failsafe as failsafe_plot
 from monitoring.runner import AnalysisRunner, RunnerState
 from service.ui.common import html_escape
 from service.ui.monitoring_outcomes import build_outcomes_section
+from service.ui.monitoring_pair import build_pair_section
 from service.ui.monitoring_view import CSS, alerts_html, cards_html, overall_html, settings_line
 
 OperationalAlerts = Callable[[], list[Alert]]
@@ -175,6 +176,7 @@ def build_monitoring_tab(
             parts += section.build()
     with gr.Accordion("Outcomes: realized vs estimated performance", open=True):
         build_outcomes_section(runner, tab=tab, poll_seconds=poll_seconds)  # its own timer and outputs
+    build_pair_section(runner, tab=tab, poll_seconds=poll_seconds)  # champion vs challenger, its own accordion
     gr.Markdown(
         "<small>Drift, data quality and estimated performance against the model's holdout (NannyML); operational "
         "alerts on latency, errors, traffic and storage. What to do when an alert fires: `docs/alerts.md`.</small>"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,8 +11,11 @@ from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 from monitoring.drift.chunking import Chunking
+from monitoring.drift.monitor import fitted_monitor
 from monitoring.drift.pair import agreement, analyse_pair, swap_matrix
 from monitoring.drift.pair_reference import challenger_estimator, champion_estimator
+from monitoring.pair_plots import NO_PAIR, PAIR_CHARTS
+from monitoring.report import render_html
 from scoring.costs import cost_per_1000
 from tests.factories import MODEL_DIR, challenger_model_dir, scored_frame, with_challenger
 
@@ -128,3 +133,25 @@ def test_realized_figures_of_both_on_the_same_labelled_rows(frame) -> None:
     assert realized["challenger_cost_per_1000"] == pytest.approx(cost_per_1000(y, refused))
     few = analyse_pair(frame, chunking=Chunking(), outcomes=outcomes.head(50), min_labels=200)
     assert not few.realized["enough_labels"] and np.isnan(few.realized["challenger_roc_auc"])
+
+
+def test_summary_report_and_charts_show_the_pair(frame, estimators) -> None:
+    champion, challenger = estimators
+    result = fitted_monitor(str(MODEL_DIR)).calculate(frame, chunking=Chunking(size=1_000))
+    result.pair = analyse_pair(frame, chunking=result.chunking, champion=champion, challenger=challenger)
+    summary = json.loads(json.dumps(result.summary()))["pair"]
+    expected = _offline(frame)
+    assert summary["overall"]["agreement"] == pytest.approx(expected["agreement"], abs=1e-6)
+    assert summary["swap_matrix"]["refuse"]["approve"] == expected["refuse_to_approve"]
+    assert [c["key"] for c in summary["chunks"]] == result.chunks["key"].tolist()  # the drift result's chunks
+    for name, chart in PAIR_CHARTS.items():
+        fig = chart(result)
+        assert fig.data, name
+        assert not any("failed" in (a.text or "") for a in fig.layout.annotations), name
+    page = render_html(result)
+    assert "Champion vs challenger" in page and f"{expected['approve_to_refuse']:,}" in page
+    assert f"{expected['agreement']:.1%}" in page
+    result.pair = None
+    assert "Champion vs challenger" not in render_html(result)
+    assert PAIR_CHARTS["pair_swaps"](result).layout.annotations[0].text == NO_PAIR
+    assert "failed" in PAIR_CHARTS["pair_scores"](object()).layout.annotations[0].text
