@@ -113,6 +113,8 @@ def pair_swaps(result: MonitoringResult) -> go.Figure:
             text=text,
             texttemplate="%{text}",
             colorscale=[[0, "#fff5f0"], [1, ALERT]],
+            zmin=0,
+            zmax=max(0.05, 2 * float(shares[~np.eye(2, dtype=bool)].max())),  # a swap share never saturates
             showscale=False,
             hoverinfo="skip",
         )
@@ -188,7 +190,9 @@ def pair_performance(result: MonitoringResult) -> go.Figure:
         fig.add_annotation(
             text="challenger: no reference scores, no CBPE", xref="paper", yref="paper", x=0, y=1.15, showarrow=False
         )
-    return _layout(fig, "Estimated (and realized) performance of both models", height=380)
+    fig = _layout(fig, "Estimated (and realized) performance of both models", height=420)
+    fig.update_layout(legend={"y": -0.4})  # below the slanted chunk labels
+    return fig
 
 
 PAIR_CHARTS: dict[str, Callable[[MonitoringResult], go.Figure]] = {
