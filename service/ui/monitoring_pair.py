@@ -61,9 +61,9 @@ def render_pair(state: RunnerState, *, configured: bool) -> list[Any]:
 
 
 def build_pair_section(runner: AnalysisRunner, *, tab: gr.Tab | None = None, poll_seconds: float = 3.0) -> None:
-    """The section, in its own accordion below the outcomes; updates when a new result lands."""
+    """The section, in its own accordion below the outcomes (one line without a pair); updates with each result."""
     configured = runner.job.challenger_dir is not None
-    with gr.Accordion("Champion vs challenger", open=configured):
+    with gr.Accordion("Champion vs challenger", open=True):
         status = gr.Markdown(NO_CHALLENGER if not configured else "", elem_id="mon-pair-status")
         with gr.Column(visible=False) as body:
             cards = gr.HTML(elem_id="mon-pair-kpis")
