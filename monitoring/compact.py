@@ -5,8 +5,10 @@
     python -m monitoring.compact --hub --squash         # then squash the dataset's history
 
 What the service's sync thread runs once a day (`monitoring.sync.maintenance`), by hand: folders,
-Hub repo, token and `LOG_RETENTION_DAYS` come from the service settings unless given. Run it while
-the service is stopped or let the service do it: both at once would race on the push ledger.
+Hub repo, token and `LOG_RETENTION_DAYS` come from the service settings unless given. Both modes
+skip the shards a running process still appends to; `--hub` also takes the running replicas' lease
+(it gives up while one pushes or maintains), so it may run beside a synced service. Without `--hub`
+it is for a log that is not synced: it deletes sources the Hub may not have yet.
 """
 
 from __future__ import annotations
@@ -55,18 +57,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from huggingface_hub import HfApi
 
+    from monitoring.log.locks import HUB_LOCK, locked
     from monitoring.log.writer import PredictionLog
     from monitoring.sync.maintenance import run_maintenance
 
     assert config.repo_id is not None
-    result = run_maintenance(
-        HfApi(token=config.token),
-        repo_id=config.repo_id,
-        log=PredictionLog(live),
-        history_dir=history,
-        retention_days=retention,
-        squash=args.squash or config.squash_history,
-    )
+    with locked(live / HUB_LOCK, wait=False) as lease:  # the service's replicas take the same lease
+        if not lease:
+            print("a running replica is pushing or maintaining this log right now: try again in a minute")
+            return 1
+        result = run_maintenance(
+            HfApi(token=config.token),
+            repo_id=config.repo_id,
+            log=PredictionLog(live),
+            history_dir=history,
+            retention_days=retention,
+            squash=args.squash or config.squash_history,
+        )
     _print(result.compacted)
     if result.expired_days:
         days = result.expired_days

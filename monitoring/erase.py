@@ -11,8 +11,9 @@ rows, JSON Lines shards and compacted Parquet files alike, in every kind that ca
 client's requests (see `monitoring.log.erasure`). With `--hub` it also rewrites every affected file
 of the dataset in one commit and then squashes the dataset's history, so no older revision keeps the
 rows (`--keep-history` skips the squash). Rows carry only a keyed hash of SK_ID_CURR, so the same salt
-(`LOG_ID_SALT`) is needed to find them. Run it while the service is stopped, or on days that are over:
-the shard being written now is still open for appending.
+(`LOG_ID_SALT`) is needed to find them. A shard a running service still appends to is not rewritten
+(nothing is erased and the command says which file): retry after the next Hub push seals it, or
+stop the service.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from monitoring.log.erasure import Match, erase, find_rows, rows_by_file
 from monitoring.log.records import hash_client_id, relpath
 from monitoring.sync.ledger import LEDGER_NAME, PushLedger
+from scoring.errors import LogWriteError
 
 __all__ = ["Match", "erase", "find_client_rows", "main"]
 
@@ -96,7 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {count} row(s)")
     print(f"{len(matches)} row(s) for this client in {len(rows_by_file(matches))} local file(s)")
     if args.delete and matches:
-        print(f"erased {erase(matches)} row(s) locally")
+        try:
+            print(f"erased {erase(matches)} row(s) locally")
+        except LogWriteError as exc:
+            print(f"nothing erased: {exc}")
+            return 1
     code = _hub(args, settings, hash_client_id(args.client_id, salt=args.salt) or "") if args.hub else 0
     if args.delete and args.hub and code == 0:
         _record_rewritten(args.log_dir, matches)

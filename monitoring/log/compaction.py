@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from monitoring.log.locks import is_live
 from monitoring.log.parquet import compacted_name, covered_sources, read_compacted, row_count, write_compacted
 from monitoring.log.reader import parse_file
 from monitoring.log.records import DATA_GLOBS, file_schema, partition_day, relpath, shard_kind
@@ -78,7 +79,11 @@ class Compacted:
 
 
 def day_groups(roots: Sequence[Path], *, before: date, skip: Iterable[Path] = ()) -> list[DayGroup]:
-    """Every (day, kind) strictly before `before` that has data files; `skip` are files still open."""
+    """Every (day, kind) strictly before `before` that has data files; `skip` and live shards left out.
+
+    A late row of a past day (a batch across midnight) opens a new shard of that day; while its
+    writer holds it, it stays JSON Lines beside the Parquet (readers read both) for the next run.
+    """
     skipped = {Path(p) for p in skip}
     groups: dict[tuple[date, str], dict[str, list[Path]]] = {}
     for root in roots:
@@ -87,8 +92,8 @@ def day_groups(roots: Sequence[Path], *, before: date, skip: Iterable[Path] = ()
         for pattern in DATA_GLOBS:
             for path in root.glob(pattern):
                 day, kind = partition_day(path), shard_kind(path)
-                if day is None or kind is None or day >= before or path in skipped:
-                    continue
+                if day is None or kind is None or day >= before or path in skipped or is_live(path):
+                    continue  # a shard another process still appends to waits for the next run
                 groups.setdefault((day, kind), {}).setdefault(relpath(path, root), []).append(path)
         _remove_stale_temporaries(root)
     return [DayGroup(day, kind, copies) for (day, kind), copies in sorted(groups.items())]

@@ -20,7 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from monitoring.log.locks import is_live
 from monitoring.log.records import DATA_GLOBS, file_schema, is_compacted, shard_kind
+from scoring.errors import LogWriteError
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +90,20 @@ def _parquet_matches(path: Path, ref: str, by_ref: bool, ids: set[str]) -> list[
 
 
 def erase(matches: Iterable[Match]) -> int:
-    """Rewrite every affected file without the matched rows; return the number of rows removed."""
+    """Rewrite every affected file without the matched rows; return the number of rows removed.
+
+    Refuses, before touching any file, when a shard is still open for appending in a running
+    process: renaming over it would send that writer's next rows to a deleted file.
+    """
     by_path: dict[Path, set[int]] = {}
     for match in matches:
         by_path.setdefault(match.path, set()).add(match.line)
+    live = [str(path) for path in sorted(by_path) if is_live(path)]
+    if live:
+        raise LogWriteError(
+            f"{', '.join(live)} still open for appending in a running service: retry after its next Hub "
+            "push seals it (or after a restart, or on a day that is over)"
+        )
     removed = 0
     for path, drop in sorted(by_path.items()):
         tmp = path.with_name(f".{path.name}.erasing")

@@ -1,6 +1,7 @@
 """`PredictionLog`: the append-only, crash-safe writer of one process, and local retention.
 
-One file per process, kind and day (see `monitoring.log`); the Hub push ledger it keeps next to the
+One file per process, kind and day (see `monitoring.log`), flock-held while open so other processes
+sharing the folder see it is live (`monitoring.log.locks`); the Hub push ledger it keeps next to the
 data lives in `monitoring.sync.ledger`.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from monitoring.log.locks import hold, is_live
 from monitoring.log.records import DATA_GLOBS, KINDS, format_ts, partition_day, relpath
 from monitoring.log.summary import LineCounter, LogSummary, log_summary
 from monitoring.sync.ledger import LEDGER_NAME, PushLedger
@@ -138,9 +140,11 @@ class PredictionLog:
             self._seq += 1
             path = folder / f"{KINDS[kind]}-{self.replica_id}-{stamp}-p{self._pid}-{self._seq:03d}.jsonl"
             try:
-                return _Shard(os.open(path, flags, 0o644), path, day, 0)
+                fd = os.open(path, flags, 0o644)
             except FileExistsError:  # O_EXCL: an existing shard is never reopened, let alone truncated
                 continue
+            hold(fd)  # live until closed: no other process pushes, compacts or rewrites it meanwhile
+            return _Shard(fd, path, day, 0)
 
     def _fail(self, kind: str, message: str) -> None:
         self._last_error, self._last_error_at = message, time.time()
@@ -198,7 +202,7 @@ class PredictionLog:
         deleted = [
             p
             for p in _old_shards(self.directory, cutoff)
-            if p not in live and pushed.get(relpath(p, self.directory)) == p.stat().st_size
+            if p not in live and not is_live(p) and pushed.get(relpath(p, self.directory)) == p.stat().st_size
         ]
         if history_dir is not None:
             deleted += list(_old_shards(Path(history_dir), cutoff))

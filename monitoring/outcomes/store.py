@@ -12,7 +12,8 @@ stored). Each row gets one answer:
 - `invalid`: the row itself is wrong (the field and the reason are given).
 
 Matching reads the log's prediction keys through a cache of four columns, so a call costs the new
-lines since the last one. One lock per store: two concurrent calls never record the same loan twice.
+lines since the last one. A lock per store and an flock on the log folder: two concurrent calls,
+in one process or in two replicas of the folder, never record the same loan twice.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from monitoring.log.locks import OUTCOMES_LOCK, locked
 from monitoring.log.reader import ReadCache, prediction_keys, read_outcomes
 from monitoring.log.records import Channel, build_outcome_row, format_ts, hash_client_id
 from monitoring.log.writer import PredictionLog
@@ -153,7 +155,9 @@ class OutcomeStore:
                 parsed.append(parse_row(index, item))
             except RowInvalid as exc:
                 answers.append(RowAnswer(index, "invalid", field=exc.field, reason=exc.reason))
-        with self._lock:
+        # Replicas sharing the folder judge one call at a time, each after the other's rows are on
+        # disk: two of them never both answer "recorded" for one loan.
+        with self._lock, locked(self.log.directory / OUTCOMES_LOCK):
             known = self._known()
             rows: list[dict[str, Any]] = []
             for item in parsed:

@@ -9,9 +9,13 @@ expired days, all in one `create_commit`: every revision of the dataset holds ea
 Local sources are deleted only after that commit succeeded. A failure leaves the compacted file and
 its sources side by side on disk (readers skip the sources) and the next run retries.
 
-One compacting process per dataset is assumed (the Space: one replica). A shard another replica
-pushed for a day, and that this process never pulled, stays on the Hub as JSON Lines beside the
-Parquet: no row is lost or doubled, the day is just not fully compacted.
+One compacting process per log folder: replicas sharing a folder hold a lease for it (an flock on
+`locks.HUB_LOCK`, taken by the caller, the same lock every push takes) and record the day in the
+shared ledger, so one of them maintains each day and no push runs meanwhile. A shard still being
+appended to is not compacted (`compaction.day_groups`). With one folder per replica on the same
+dataset, a shard another replica pushed for a day, and that this process never pulled, stays on
+the Hub as JSON Lines beside the Parquet: no row is lost or doubled, the day is just not fully
+compacted.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from typing import Any
 from huggingface_hub import snapshot_download
 from huggingface_hub.errors import RepositoryNotFoundError
 
+from monitoring.log.locks import locked
 from monitoring.log.records import DATA_GLOBS
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,18 @@ def restore_history(
     history = Path(history_dir)
     until = until or datetime.now(UTC).date()
     patterns = day_patterns(since, until) if since else list(DATA_GLOBS)
+    try:
+        # Replicas sharing the history folder restore one after the other (the later finds it current).
+        # The lock sits beside the folder: a folder that exists counts as a restored copy for the Hub client.
+        with locked(history.parent / f".{history.name}.restore.lock"):
+            return _download(repo_id, token=token, history=history, endpoint=endpoint, patterns=patterns, since=since)
+    except OSError as exc:  # the lock file itself cannot be made: an unwritable history folder
+        return RestoreResult(0, f"{type(exc).__name__}: {exc.strerror or exc}")
+
+
+def _download(
+    repo_id: str, *, token: str, history: Path, endpoint: str | None, patterns: list[str], since: date | None
+) -> RestoreResult:
     try:
         snapshot_download(
             repo_id,

@@ -5,7 +5,9 @@ The live log folder is pushed to a private dataset repo by `huggingface_hub.Comm
 paths (`date=YYYY-MM-DD/<kind>-...jsonl`). Each push first seals the open shards, so a pushed shard
 is never appended to again and every push uploads only rows that were never uploaded: bytes sent
 per day = bytes logged per day plus the commit overhead. Shard names are unique per process, so a
-push never overwrites another replica's or an earlier process' file. Once a day, after a push, the
+push never overwrites another replica's or an earlier process' file. Replicas sharing the folder
+share its ledger and take turns (an flock): each pushes every sealed shard, a live one is left to
+its writer (`monitoring.log.locks`), and one of them does the maintenance. Once a day, after a push, the
 same worker thread compacts the past days and applies retention on the Hub
 (`monitoring.sync.maintenance`). After startup, `start_background` restores the monitoring window
 into a separate, read-only history folder (`monitoring.sync.restore`), then starts the scheduler.
@@ -16,6 +18,7 @@ module never reads the environment (huggingface_hub itself still honours HF_ENDP
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -28,6 +31,7 @@ from typing import Any
 
 from huggingface_hub import CommitOperationAdd, CommitScheduler, HfApi
 
+from monitoring.log.locks import HUB_LOCK, locked, sealed_size
 from monitoring.log.records import SHARD_GLOB
 from monitoring.log.writer import PredictionLog
 from monitoring.sync.card import CARD_PATH, dataset_card
@@ -94,19 +98,20 @@ class _LogScheduler(CommitScheduler):
         return self.api.run_as_future(self.push_to_hub, True)
 
     def _push(self, *, force: bool) -> Any:
+        # Replicas of one folder push one at a time, and never while one maintains the dataset: each
+        # starts from the ledger the previous one left and never uploads a source compaction deletes.
+        with locked(self.folder_path / HUB_LOCK):
+            return self._push_locked(force=force)
+
+    def _push_locked(self, *, force: bool) -> Any:
         now = datetime.now(UTC)
         if not force and self.log.ledger.commits_today(at=now) >= self.max_commits:
             _event(logging.WARNING, "hub_push_deferred", repo=self.repo_id, max_commits_per_day=self.max_commits)
             return None
+        state = self.log.ledger.state()
         with self.log.lock:  # no append is half-written while we seal and measure
             self.log.seal()
-            sizes = {
-                p.relative_to(self.folder_path).as_posix(): p.stat().st_size for p in self.folder_path.glob(SHARD_GLOB)
-            }
-        state = self.log.ledger.state()
-        # Sealed files never change, so a shard is uploaded once; one whose size differs from what
-        # was pushed was rewritten (erasure) or belongs to another writer, and goes up again.
-        changed = {rel: size for rel, size in sorted(sizes.items()) if size and state.pushed.get(rel) != size}
+            changed = _unpushed(self.folder_path, state.pushed)
         operations = [
             CommitOperationAdd(path_or_fileobj=_prefix(self.folder_path / rel, size), path_in_repo=rel)
             for rel, size in changed.items()
@@ -139,6 +144,25 @@ class _LogScheduler(CommitScheduler):
             return self.api.file_exists(self.repo_id, CARD_PATH, repo_type=self.repo_type)
         except Exception:
             return False
+
+
+def _unpushed(folder: Path, pushed: dict[str, int]) -> dict[str, int]:
+    """Sealed shards the Hub lacks, by relative path, with their final size.
+
+    Any replica pushes every sealed shard (its own, another's, a killed process' leftovers); a live
+    one is left to its writer. Sealed files never change, so a shard goes up once; one whose size
+    differs from what was pushed was rewritten (erasure) and goes up again.
+    """
+    changed = {}
+    for path in sorted(folder.glob(SHARD_GLOB)):
+        rel = path.relative_to(folder).as_posix()
+        with contextlib.suppress(FileNotFoundError):  # a source another process just compacted
+            if rel in pushed and path.stat().st_size == pushed[rel]:
+                continue  # the common case, decided without opening the file
+        size = sealed_size(path)
+        if size and pushed.get(rel) != size:
+            changed[rel] = size
+    return changed
 
 
 def _prefix(path: Path, size: int) -> bytes:
@@ -348,16 +372,20 @@ class HubSync:
         if not (self.compact or self.retention_days):
             return None
         assert self.repo_id is not None
-        result = run_maintenance(
-            api,
-            repo_id=self.repo_id,
-            log=self.log,
-            history_dir=self.history_dir,
-            compact=self.compact,
-            retention_days=self.retention_days,
-            squash=self.squash_history,
-        )
-        self.log.ledger.record_maintained(today)
+        # A lease: one replica of the folder maintains it; the others find the day done (shared ledger).
+        with locked(self.log.directory / HUB_LOCK, wait=False) as lease:
+            if not lease or (not force and self.log.ledger.state().maintained_day == today):
+                return None
+            result = run_maintenance(
+                api,
+                repo_id=self.repo_id,
+                log=self.log,
+                history_dir=self.history_dir,
+                compact=self.compact,
+                retention_days=self.retention_days,
+                squash=self.squash_history,
+            )
+            self.log.ledger.record_maintained(today)
         _event(
             logging.INFO,
             "hub_maintenance_ok",

@@ -245,6 +245,7 @@ def test_pushed_shards_load_with_datasets(
         (first if i % 2 else second).append(prediction_row(i, now=datetime.now(UTC) - timedelta(days=i % 3)))
     second.append(rejection_row(0))
     second.append(rejection_row(1, now=datetime.now(UTC) - timedelta(days=1)))
+    second.close()  # another writer's shards are pushed by any replica once sealed, never while live
     assert make_sync(first).push_now()
     remote = pulled(hub, tmp_path / "remote")
     env = {
