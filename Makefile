@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test lint format train bench image image-measure image-lock deploy-dry-run docs-assets browser java spark-demo lock clean
+.PHONY: run test lint format train decision-record bench image image-measure image-lock deploy-dry-run docs-assets browser java spark-demo lock clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -52,6 +52,10 @@ format: $(VENV)/.dev
 
 train: $(VENV)/.dev
 	$(PY) -m scoring.train
+
+# docs/examples/decision-record.md, written by running the promotion gate (docs/model-lifecycle.md)
+decision-record: $(VENV)/.dev
+	$(PY) scripts/example_decision_record.py
 
 # wrk (Debian) drives the concurrency-16 throughput run: a C load generator leaves the 2 cores to the server.
 bench: $(VENV)/.dev
