@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="decision-record-") as tmp:
         work = Path(tmp)
-        train = [sys.executable, "-m", "scoring.train", "--rows", str(args.rows), "--folds", "2"]
+        train = [sys.executable, "-m", "scoring.train", "--rows", str(args.rows), "--folds", "2", "--threads", "1"]
         train += ["--seed", str(args.seed), "--model-dir", str(work / "candidate")]
         train += ["--tracking-uri", f"sqlite:///{work / 'mlflow.db'}"]
         subprocess.run(train, cwd=ROOT, check=True)  # noqa: S603

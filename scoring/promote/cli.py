@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def production_evidence(args: argparse.Namespace) -> evidence.Evidence | None:
+def production_evidence(args: argparse.Namespace, candidate: Side) -> evidence.Evidence | None:
     """The log's predictions with their outcomes in force (the CLI is where scoring meets the log)."""
     if not args.log:
         return None
@@ -70,7 +70,8 @@ def production_evidence(args: argparse.Namespace) -> evidence.Evidence | None:
 
     predictions = read_log(args.log).predictions
     outcomes = labelled(read_outcomes(args.outcomes or args.log))
-    return evidence.production(predictions, outcomes, source=", ".join(map(str, args.log)))
+    until = evidence.trained_until(candidate.model.metadata)
+    return evidence.production(predictions, outcomes, source=", ".join(map(str, args.log)), exclude_until=until)
 
 
 def run_gate(args: argparse.Namespace, champion: Side, candidate: Side) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def run_gate(args: argparse.Namespace, champion: Side, candidate: Side) -> dict[
             seed=args.holdout_seed,
         )
     ]
-    production = production_evidence(args)
+    production = production_evidence(args, candidate)
     if production is not None:
         data.append(production)
     measures, found = {}, []

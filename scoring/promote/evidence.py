@@ -73,10 +73,31 @@ def holdout(
     return Evidence("holdout", frame[[TARGET_COLUMN, *RAW_COLUMNS]].astype({TARGET_COLUMN: float}), description)
 
 
-def production(predictions: pd.DataFrame, outcomes: pd.DataFrame, *, source: str) -> Evidence:
-    """Logged predictions with the outcome in force of each (`outcomes`: request_id, defaulted)."""
+def trained_until(metadata: dict[str, Any]) -> pd.Timestamp | None:
+    """The last logged prediction a retrain from the log may have learnt from (None: not such a retrain)."""
+    last = metadata.get("data", {}).get("production", {}).get("production_last_ts")
+    if not last:
+        return None
+    moment = pd.Timestamp(last)
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment
+
+
+def production(
+    predictions: pd.DataFrame, outcomes: pd.DataFrame, *, source: str, exclude_until: pd.Timestamp | None = None
+) -> Evidence:
+    """Logged predictions with the outcome in force of each (`outcomes`: request_id, defaulted).
+
+    `exclude_until`: the candidate was retrained on labelled rows of this log logged up to then; their
+    labels are dropped here (the rows still count for approval rates), else the candidate would be
+    judged on the very rows it was fitted on.
+    """
     by_id = dict(zip(outcomes["request_id"], outcomes["defaulted"].astype(float), strict=True))
     target = predictions["request_id"].map(by_id).astype(float).to_numpy() if len(predictions) else np.array([])
+    excluded = 0
+    if exclude_until is not None and len(predictions):
+        seen = (pd.to_datetime(predictions["ts"], utc=True) <= exclude_until.tz_convert("UTC")).to_numpy()
+        excluded = int((seen & np.isfinite(target)).sum())
+        target = np.where(seen, np.nan, target)
     frame = predictions[list(RAW_COLUMNS)].assign(**{TARGET_COLUMN: target})
     ts = predictions["ts"] if "ts" in predictions and len(predictions) else pd.Series([], dtype=object)
     served = predictions["model_version"].dropna().unique() if "model_version" in predictions else []
@@ -87,5 +108,6 @@ def production(predictions: pd.DataFrame, outcomes: pd.DataFrame, *, source: str
         "first": str(ts.min()) if len(ts) else None,
         "last": str(ts.max()) if len(ts) else None,
         "served_by": sorted(map(str, served)),
+        "labels_dropped_candidate_trained_on": excluded,
     }
     return Evidence("production", frame, description)

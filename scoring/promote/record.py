@@ -71,6 +71,10 @@ def write(record: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     version = (record.get("candidate") or record.get("restored") or {}).get("model_version", "unknown")
     stamp = record["timestamp"].replace(":", "").replace("+0000", "Z").replace("+00:00", "Z")
     base = folder / f"{stamp}-{record['action']}-{version}"
+    n = 1
+    while Path(f"{base}.json").exists():  # two records in one second: never overwrite the first
+        n += 1
+        base = folder / f"{stamp}-{record['action']}-{version}-{n}"
     json_path, md_path = Path(f"{base}.json"), Path(f"{base}.md")
     json_path.write_text(json.dumps(record, indent=2, default=_plain) + "\n", encoding="utf-8")
     md_path.write_text(markdown(record), encoding="utf-8")

@@ -100,29 +100,46 @@ def test_unloadable_candidate_is_a_clear_error(site, capsys):
     assert "candidate" in capsys.readouterr().err
 
 
-def test_production_rows_of_a_log_are_judged_too(site, tmp_path):
-    """With --log, both models re-score every logged application: approval gaps on all rows, AUC, cost and
-    Brier on the rows with an outcome (approved loans only); the champion's re-scoring matches the log."""
+def production_log(site: Path, folder: Path) -> tuple[list[int], str]:
+    """1,500 applicants scored by the champion through the real log writer; outcomes of the approved ones."""
     from monitoring.outcomes.store import OutcomeStore
     from scoring.model import load_model
     from tests.factories import log_writer, scored_frame, write_log
 
     champion = load_model(site / "model")
     frame = scored_frame(champion, 1_500, seed=9)
-    write_log(log_writer(tmp_path / "log"), frame)
+    write_log(log_writer(folder), frame)
     approved = [i for i, d in enumerate(frame["decision"]) if d == "approve"]
     items = [{"request_id": f"r{i}", "defaulted": bool(frame["TARGET"].iloc[i])} for i in approved]
-    writer = log_writer(tmp_path / "log", replica_id="outcomes")
-    OutcomeStore(writer, dirs=[tmp_path / "log"], salt=None).record(items, channel="rest")
+    writer = log_writer(folder, replica_id="outcomes")
+    OutcomeStore(writer, dirs=[folder], salt=None).record(items, channel="rest")
     writer.close()
+    return approved, champion.version
 
+
+def test_production_rows_of_a_log_are_judged_too(site, tmp_path):
+    """With --log, both models re-score every logged application: approval gaps on all rows, AUC, cost and
+    Brier on the rows with an outcome (approved loans only); the champion's re-scoring matches the log."""
+    approved, version = production_log(site, tmp_path / "log")
     assert gate(site, "--candidate", str(site / "weak"), "--log", str(tmp_path / "log")) == 1
     (record,) = records(site)
     production = next(d for d in record["data"] if d["name"] == "production")
     assert production["rows"] == 1_500 and production["labelled"] == len(approved)
-    assert production["served_by"] == [champion.version]
+    assert production["served_by"] == [version] and production["labels_dropped_candidate_trained_on"] == 0
     measured = record["measures"]["production"]["champion"]
     assert measured["approval_rate"] == pytest.approx(len(approved) / 1_500)
     names = {c["name"]: c["status"] for c in record["checks"]}
     assert names["production:roc_auc"] in {"pass", "fail"}  # judged, not skipped: enough labels
     assert names["production:gender_gap"] in {"pass", "fail"}
+
+    # A candidate retrained on this log's labelled rows is not judged on them: their labels are dropped.
+    metadata_file = site / "weak" / "metadata.json"
+    metadata = json.loads(metadata_file.read_text())
+    metadata["data"]["production"] = {"production_last_ts": "2099-01-01T00:00:00+00:00"}
+    metadata_file.write_text(json.dumps(metadata))
+    gate(site, "--candidate", str(site / "weak"), "--log", str(tmp_path / "log"))
+    latest = records(site)[-1]
+    production = next(d for d in latest["data"] if d["name"] == "production")
+    assert production["labelled"] == 0 and production["labels_dropped_candidate_trained_on"] == len(approved)
+    names = {c["name"]: c["status"] for c in latest["checks"]}
+    assert names["production:roc_auc"] == "skipped" and names["production:gender_gap"] != "skipped"
