@@ -55,7 +55,7 @@ train: $(VENV)/.dev
 
 # docs/examples/decision-record.md, written by running the promotion gate (docs/model-lifecycle.md)
 decision-record: $(VENV)/.dev
-	$(PY) scripts/example_decision_record.py
+	$(PY) -m scripts.example_decision_record
 
 # wrk (Debian) drives the concurrency-16 throughput run: a C load generator leaves the 2 cores to the server.
 bench: $(VENV)/.dev

@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=60_000, help="training rows of the candidate")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    if str(ROOT) not in sys.path:  # run as a file (python scripts/...): the project's packages
+        sys.path.insert(0, str(ROOT))
     with tempfile.TemporaryDirectory(prefix="decision-record-") as tmp:
         work = Path(tmp)
         train = [sys.executable, "-m", "scoring.train", "--rows", str(args.rows), "--folds", "2", "--threads", "1"]

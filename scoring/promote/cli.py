@@ -120,8 +120,6 @@ def promote(args: argparse.Namespace, champion: Side, candidate: Side, result: d
     """Export the candidate into model/ (the replaced model into the history), then move the alias."""
     from scoring.promote import aliases
 
-    if candidate.path.resolve() == args.model_dir.resolve():
-        raise ValueError(f"the candidate is {args.model_dir} already: use --check-only to judge it")
     replaced = {
         "model_version": installed_version(args.model_dir),
         "registry": aliases.current_champion(candidate, tracking_uri=args.tracking_uri),
@@ -134,7 +132,18 @@ def promote(args: argparse.Namespace, champion: Side, candidate: Side, result: d
     }
 
 
+def check_paths(args: argparse.Namespace) -> None:
+    """Refuse, before any work, what cannot end well (ValueError: exit 2)."""
+    missing = [str(d) for d in [*args.log, *args.outcomes] if not d.is_dir()]
+    if missing:
+        raise ValueError(f"no such log folder: {', '.join(missing)}")
+    promoting = not (args.check_only or args.dry_run)
+    if promoting and Path(args.candidate).resolve() == args.model_dir.resolve():
+        raise ValueError(f"the candidate is {args.model_dir} already: use --check-only to judge it")
+
+
 def gate(args: argparse.Namespace) -> int:
+    check_paths(args)
     with tempfile.TemporaryDirectory(prefix="promote-") as cache:
         champion = open_side("champion", args.champion, tracking_uri=args.tracking_uri, cache_dir=Path(cache))
         candidate = open_side("candidate", args.candidate, tracking_uri=args.tracking_uri, cache_dir=Path(cache))

@@ -62,6 +62,8 @@ def install(candidate: Path, model_dir: Path, *, history: Path, replaced: dict[s
     `replaced` describes the current model (version, registry); it is stored with it for the rollback.
     Returns the history entry written.
     """
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"no {model_dir} to replace: export the first model with python -m scoring.train")
     copy = _copy_beside(candidate, model_dir)
     history.mkdir(parents=True, exist_ok=True)
     number = len(entries(history)) + 1
