@@ -18,6 +18,7 @@ in one process or in two replicas of the folder, never record the same loan twic
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,7 @@ from monitoring.log.locks import OUTCOMES_LOCK, locked
 from monitoring.log.reader import ReadCache, prediction_keys, read_outcomes
 from monitoring.log.records import Channel, build_outcome_row, format_ts, hash_client_id
 from monitoring.log.writer import PredictionLog
+from scoring.errors import LogWriteError
 
 Answer = Literal["recorded", "duplicate", "conflict", "unknown_request", "invalid"]
 ANSWERS: tuple[Answer, ...] = ("recorded", "duplicate", "conflict", "unknown_request", "invalid")
@@ -155,9 +157,7 @@ class OutcomeStore:
                 parsed.append(parse_row(index, item))
             except RowInvalid as exc:
                 answers.append(RowAnswer(index, "invalid", field=exc.field, reason=exc.reason))
-        # Replicas sharing the folder judge one call at a time, each after the other's rows are on
-        # disk: two of them never both answer "recorded" for one loan.
-        with self._lock, locked(self.log.directory / OUTCOMES_LOCK):
+        with self._lock, self._replicas_lock():
             known = self._known()
             rows: list[dict[str, Any]] = []
             for item in parsed:
@@ -169,6 +169,16 @@ class OutcomeStore:
         answers.sort(key=lambda a: a.index)
         counts = Counter(a.status for a in answers)
         return {"counts": {k: counts.get(k, 0) for k in ANSWERS}, "results": [a.as_dict() for a in answers]}
+
+    def _replicas_lock(self) -> contextlib.ExitStack:
+        """Replicas sharing the folder judge one call at a time, each after the other's rows are on
+        disk: two of them never both answer "recorded" for one loan."""
+        stack = contextlib.ExitStack()
+        try:
+            stack.enter_context(locked(self.log.directory / OUTCOMES_LOCK))
+        except OSError as exc:  # an unwritable folder: the append would fail too, say it the same way
+            raise LogWriteError(f"cannot lock the outcome log: {exc.strerror or exc}") from exc
+        return stack
 
     def _judge(
         self, item: _Parsed, known: _Known, *, channel: Channel, now: datetime | None

@@ -122,3 +122,11 @@ def test_two_replicas_never_both_record_one_loan(tmp_path: Path, prediction_row:
     assert sorted(recorded) == sorted(conflicts) == sorted(f"req-{i}" for i in range(40))
     outcomes = read_outcomes([tmp_path])
     assert (outcomes["status"] == "recorded").sum() == 40  # the log agrees with the answers given
+
+
+def test_outcomes_on_an_unwritable_folder_are_a_write_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    log = PredictionLog(tmp_path / "file" / "log", replica_id="a")  # below a file: ENOTDIR, even for root
+    store = OutcomeStore(log, dirs=[log.directory], salt=SALT)
+    with pytest.raises(LogWriteError, match="cannot lock the outcome log"):
+        store.record([{"request_id": "req-1", "defaulted": True}], channel="rest")
