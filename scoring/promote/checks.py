@@ -56,10 +56,13 @@ def matrix(frame: Any) -> np.ndarray:
     return build_features(encode_frame(frame))
 
 
-def measure(model: ScoringModel, evidence: Evidence, *, min_labels: int = MIN_LABELS) -> dict[str, Any]:
-    """What one model does on one data set: metrics on the labelled rows, approval rates on all."""
+def measure(
+    model: ScoringModel, evidence: Evidence, *, features: np.ndarray | None = None, min_labels: int = MIN_LABELS
+) -> dict[str, Any]:
+    """What one model does on one data set: metrics on the labelled rows, approval rates on all.
+    `features`: the data set's model matrix, when the caller built it once for both models."""
     frame = evidence.frame
-    probability = model.predict(matrix(frame))
+    probability = model.predict(matrix(frame) if features is None else features)
     y = frame[TARGET_COLUMN].to_numpy(float)
     known = np.isfinite(y)
     rates = approval_rates(frame, probability, model.threshold, min_rows=MIN_GROUP_ROWS)

@@ -91,7 +91,11 @@ def run_gate(args: argparse.Namespace, champion: Side, candidate: Side) -> dict[
         data.append(production)
     measures, found = {}, []
     for item in data:
-        sides = {"champion": checks.measure(champion.model, item), "candidate": checks.measure(candidate.model, item)}
+        features = checks.matrix(item.frame)
+        sides = {
+            "champion": checks.measure(champion.model, item, features=features),
+            "candidate": checks.measure(candidate.model, item, features=features),
+        }
         measures[item.name] = sides
         found += checks.compare(item.name, sides["champion"], sides["candidate"], tol)
     parity, facts = checks.pyfunc_parity(candidate.model, candidate.pyfunc_uri, data[0], tracking_uri=args.tracking_uri)
