@@ -1,9 +1,12 @@
 """CI's promotion gate: when a push changes `model/`, judge the new model against the previous commit's.
 
-    python scripts/ci_gate.py --changed              # prints changed=true|false (for $GITHUB_OUTPUT)
+    python scripts/ci_gate.py [--base REV] --changed     # prints changed=true|false (for $GITHUB_OUTPUT)
     python scripts/ci_gate.py [--base REV] [--records DIR]
 
-The previous commit's `model/` is taken out of git exactly (`git archive`) into a temporary folder and
+REV (default HEAD~1) is the commit before the change: on a push, the branch's previous tip, so a push of
+several commits is judged as a whole.
+
+The base commit's `model/` is taken out of git exactly (`git archive`) into a temporary folder and
 is the champion; the working tree's `model/` is the candidate; `python -m scoring.promote --check-only`
 judges them and writes the decision record into --records (uploaded as a build artifact). The exit code
 is the gate's: non-zero refuses the deploy (the deploy job needs this one).
@@ -113,12 +116,29 @@ def run(base: str, records: Path, *, root: Path = ROOT, extra: list[str] | None 
         return subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603
 
 
+def resolve_base(base: str, *, root: Path = ROOT) -> str:
+    """`base` when it names a commit here; else HEAD~1. A push's `before` is all zeros for a new branch
+    and may be gone after a force push: the previous commit is then the champion."""
+    if (
+        base
+        and set(base) != {"0"}
+        and git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}", root=root, check=False)
+    ):
+        return base
+    if base and base != "HEAD~1":
+        print(f"base {base!r} is not a commit here: comparing with HEAD~1", file=sys.stderr)
+    return "HEAD~1"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base", default="HEAD~1", help="the commit whose model/ is the champion")
+    parser.add_argument(
+        "--base", default="HEAD~1", help="the commit whose model/ is the champion (a push: the branch's previous tip)"
+    )
     parser.add_argument("--records", type=Path, default=ROOT / "reports" / "promotions")
     parser.add_argument("--changed", action="store_true", help="only print changed=true|false")
     args, extra = parser.parse_known_args(argv)
+    args.base = resolve_base(args.base)
     if args.changed:
         print(f"changed={'true' if model_changed(args.base) else 'false'}")
         return 0

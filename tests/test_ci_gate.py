@@ -51,6 +51,10 @@ def test_gate_refuses_a_harmful_push_skips_unchanged_and_lets_a_rollback_through
     assert record["champion"]["files"] == folder_hashes(champion)
     assert record["candidate"]["files"] == folder_hashes(weak)
 
+    # a new branch's push has an all-zero `before`: the previous commit is the champion then
+    assert ci_gate.resolve_base("0" * 40, root=repo) == "HEAD~1"
+    assert ci_gate.resolve_base("HEAD~1", root=repo) == "HEAD~1"
+
     commit(repo, None, "docs only")
     assert not ci_gate.model_changed("HEAD~1", root=repo)
     assert ci_gate.run("HEAD~1", records, root=repo) == 0
