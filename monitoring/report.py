@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from monitoring.alerts.outcomes import OutcomeRules
+from monitoring.alerts.pair import AGREEMENT_FLOOR
 from monitoring.alerts.rules import AlertRules
 from monitoring.drift.chunking import MIN_CHUNK_ROWS, Chunking
 from monitoring.drift.result import MonitoringResult
@@ -232,10 +233,11 @@ def analyse(
     *,
     rules: OutcomeRules | None = None,
     challenger_dir: Path | None = None,
+    agreement_floor: float = AGREEMENT_FLOOR,
 ) -> MonitoringResult:
     """The drift analysis, the outcome analysis and, when a challenger scored rows, the pair analysis."""
     from monitoring.drift.monitor import TOP_FEATURES, fitted_monitor
-    from monitoring.drift.pair_reference import pair_analysis
+    from monitoring.drift.pair_reference import pair_analysis, with_pair_alerts
     from monitoring.drift.realized import calculate_with_outcomes
     from monitoring.log.reader import read_log, read_outcomes
 
@@ -259,7 +261,9 @@ def analyse(
         model_dir=str(model_dir),
         challenger_dir=str(challenger_dir) if challenger_dir else None,
         min_labels=rules.min_labels,
+        floor=agreement_floor,
     )
+    result.alerts = with_pair_alerts(result)
     return result
 
 
@@ -312,7 +316,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     started = datetime.now()
     settings = Settings()
-    result = analyse(dirs, args.model_dir, chunking, rules=settings.outcome_rules(), challenger_dir=args.challenger_dir)
+    result = analyse(
+        dirs,
+        args.model_dir,
+        chunking,
+        rules=settings.outcome_rules(),
+        challenger_dir=args.challenger_dir,
+        agreement_floor=settings.pair_agreement_floor,
+    )
     alerts = all_alerts(dirs, result, rules=settings.alert_rules())
     args.out.write_text(render_html(result, alerts=alerts), encoding="utf-8")
     summary = {**result.summary(), "alerts": alerts}

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitoring.alerts.outcomes import OutcomeRules
+from monitoring.alerts.pair import AGREEMENT_FLOOR
 from monitoring.drift.chunking import Chunking, window_bounds
 from monitoring.drift.monitor import TOP_FEATURES, fitted_monitor
-from monitoring.drift.pair_reference import pair_analysis
+from monitoring.drift.pair_reference import pair_analysis, with_pair_alerts
 from monitoring.drift.realized import calculate_with_outcomes
 from monitoring.drift.result import MonitoringResult
 from monitoring.log.reader import SHARED_CACHE, ReadCache, read_log, read_outcomes
@@ -38,6 +39,7 @@ class AnalysisJob:
     # the challenger's local model folder (resolved from CHALLENGER_URI): CBPE of the challenger scores the
     # reference with it (monitoring.drift.pair_reference); None: the pair gets no challenger CBPE
     challenger_dir: str | None = None
+    agreement_floor: float = AGREEMENT_FLOOR  # PAIR_AGREEMENT_FLOOR: the pair alert
 
 
 OUTCOME_CACHE = ReadCache()  # outcome shards parse with their own schema, so their own cache
@@ -66,7 +68,9 @@ def run_job(job: AnalysisJob, window: str = "all", chunking: Chunking | None = N
         model_dir=job.model_dir,
         challenger_dir=job.challenger_dir,
         min_labels=job.outcome_rules.min_labels,
+        floor=job.agreement_floor,
     )
+    result.alerts = with_pair_alerts(result)
     return result
 
 

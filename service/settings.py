@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     outcome_auc_floor: float = Field(0.60, ge=0, le=1)
     outcome_calibration_deciles: int = Field(3, ge=1, le=10)
     fairness_gap_tolerance: float = Field(0.10, ge=0, le=1)
+    # Champion vs challenger (monitoring.alerts.pair): warn when they agree on fewer decisions than this.
+    pair_agreement_floor: float = Field(0.90, ge=0, le=1)
 
     # Test hook for the alerting drill: adds this much latency to every scoring request.
     debug_extra_latency_ms: float = Field(0.0, ge=0, le=10_000)

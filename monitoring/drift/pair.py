@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from monitoring.alerts.pair import AGREEMENT_FLOOR, agreement_alerts
 from monitoring.drift.chunking import MIN_CHUNK_ROWS, Chunking, assign_chunks
 from monitoring.drift.performance import nannyml_metrics
 from monitoring.drift.realized import outcome_labels
@@ -243,8 +244,9 @@ def analyse_pair(
     champion: ScoreEstimator | None = None,
     challenger: ScoreEstimator | None = None,
     min_labels: int = 200,
+    floor: float = AGREEMENT_FLOOR,
 ) -> PairResult | None:
-    """The whole pair analysis of a window, or None when no row carries a challenger score."""
+    """The whole pair analysis of a window (alerts below the agreement `floor`), or None without challenger rows."""
     if not has_challenger(predictions):
         return None
     frame = predictions.sort_values("ts", kind="stable").reset_index(drop=True)
@@ -253,7 +255,7 @@ def analyse_pair(
     keep = both_scored(frame).index.to_numpy()
     rows, row_chunks = frame.loc[keep], index[keep]
     estimated = _fill_estimates(by_chunk, rows, row_chunks, {"champion": champion, "challenger": challenger})
-    return PairResult(
+    pair = PairResult(
         overall=agreement(rows),
         matrix=swap_matrix(rows),
         by_chunk=by_chunk,
@@ -267,3 +269,5 @@ def analyse_pair(
         thresholds={"champion": _threshold(champion, rows), "challenger": _threshold(challenger, None)},
         scores=rows[["probability", PROBABILITY]].iloc[:: max(1, len(rows) // SAMPLE_ROWS)].reset_index(drop=True),
     )
+    pair.alerts = agreement_alerts(by_chunk, floor=floor)
+    return pair

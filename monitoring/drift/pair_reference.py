@@ -18,14 +18,17 @@ import json
 import logging
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from monitoring.alerts.model import SEVERITY_RANK
+from monitoring.alerts.pair import AGREEMENT_FLOOR
 from monitoring.drift.chunking import Chunking
 from monitoring.drift.monitor import ScoreEstimator, fit_score_estimator, load_reference
 from monitoring.drift.pair import PairResult, analyse_pair, has_challenger
-from monitoring.drift.result import SCORE_COLUMN
+from monitoring.drift.result import SCORE_COLUMN, MonitoringResult
 from monitoring.drift.tables import Y_TRUE
 from scoring.errors import ServiceError
 
@@ -74,6 +77,7 @@ def pair_analysis(
     model_dir: str,
     challenger_dir: str | None,
     min_labels: int,
+    floor: float = AGREEMENT_FLOOR,
 ) -> PairResult | None:
     """The window's pair analysis with both estimators (None without challenger rows).
 
@@ -94,4 +98,11 @@ def pair_analysis(
         champion=champion_estimator(model_dir),
         challenger=challenger,
         min_labels=min_labels,
+        floor=floor,
     )
+
+
+def with_pair_alerts(result: MonitoringResult) -> list[dict[str, Any]]:
+    """The result's alerts with the pair's merged in, most severe first (as `calculate_with_outcomes` orders)."""
+    merged = [*result.alerts, *(result.pair.alerts if result.pair is not None else [])]
+    return sorted(merged, key=lambda a: (SEVERITY_RANK[a["severity"]], -len(a["chunks"])))

@@ -77,6 +77,12 @@ def test_swap_matrix_and_agreement_equal_an_offline_computation(frame) -> None:
         assert row["both"] == offline["rows"] and row["agreement"] == pytest.approx(offline["agreement"])
         assert row["approve_to_refuse"] == pytest.approx(offline["approve_to_refuse"] / offline["rows"])
     assert result.versions["challenger"] == ["challenger-1"]
+    # the pair alert: a warning naming every chunk of enough rows agreeing below the floor
+    worst = table["agreement"].min()
+    (alert,) = analyse_pair(frame, chunking=Chunking(size=1_000), floor=worst + 1e-9).alerts
+    assert alert["severity"] == "warning" and alert["kind"] == "pair_agreement"
+    assert alert["chunks"] == table.loc[table["agreement"] < worst + 1e-9, "key"].tolist()
+    assert analyse_pair(frame, chunking=Chunking(size=1_000), floor=worst).alerts == []
     summary = result.summary()
     assert summary["swap_matrix"]["approve"]["refuse"] == expected["approve_to_refuse"]
 
@@ -88,7 +94,7 @@ def test_identical_challenger_agrees_everywhere_with_correlation_one(model) -> N
     assert overall["agreement"] == 1.0 and overall["rows"] == 1_200
     assert overall["approve_to_refuse"] == overall["refuse_to_approve"] == 0
     assert overall["pearson"] == pytest.approx(1.0) and overall["spearman"] == pytest.approx(1.0)
-    assert (result.by_chunk["agreement"] == 1.0).all()
+    assert (result.by_chunk["agreement"] == 1.0).all() and result.alerts == []
     assert np.trace(swap_matrix(same).to_numpy()) == 1_200
 
 
