@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring.columnar import row_payloads, validate_frame
+from scoring.columnar import validate_frame
 from scoring.errors import InvalidInput
 from scoring.features import CATEGORY_CODES, FEATURE_NAMES, RAW_INDEX, build_features, display_value
 from scoring.model import Factor, ScoringModel
 from scoring.schema import DAYS_EMPLOYED_PENSIONER, RAW_COLUMNS
-from scoring.validation import validate_application, validate_encoded, validate_many
+from scoring.validation import validate_encoded, validate_many
 
 TOP_FACTORS = 5
 _EMPLOYED = RAW_INDEX["DAYS_EMPLOYED"]
@@ -73,6 +73,7 @@ class FrameScores:
 
     n_rows: int
     indices: np.ndarray  # positions of the scored rows
+    raw: np.ndarray  # the scored rows' raw matrix (scoring.features), aligned with indices
     probabilities: np.ndarray  # aligned with indices
     decisions: np.ndarray  # "approve" | "refuse", aligned with indices
     client_refs: list[str | None]  # aligned with indices
@@ -116,6 +117,30 @@ class Scorer:
             outside = (raw < self._low) | (raw > self._high)
         outside[:, _EMPLOYED] &= raw[:, _EMPLOYED] != DAYS_EMPLOYED_PENSIONER
         return outside.any(axis=1)
+
+    def _frame_warnings(self, frame: pd.DataFrame, raw: np.ndarray, indices: np.ndarray) -> dict[int, list[str]]:
+        """`_warnings` of each scored row of a table, from its raw matrix: same texts, same order.
+
+        The per-row validator keeps a row's fields in the order they were given, so the fields are
+        taken in the table's column order; only the out-of-range cells are worded one by one.
+        """
+        order = np.array([RAW_INDEX[n] for n in frame.columns if isinstance(n, str) and n in self._ranges], dtype=int)
+        if not len(order) or not len(raw):
+            return {}
+        given = raw[:, order]
+        with np.errstate(invalid="ignore"):
+            outside = (given < self._low[order]) | (given > self._high[order])
+        employed = np.flatnonzero(order == _EMPLOYED)
+        outside[:, employed] &= given[:, employed] != DAYS_EMPLOYED_PENSIONER
+        warnings: dict[int, list[str]] = {}
+        for k, j in zip(*np.nonzero(outside), strict=True):
+            name = RAW_COLUMNS[order[j]]
+            low, high = self._ranges[name]
+            warnings.setdefault(int(indices[k]), []).append(
+                f"{name}={float(given[k, j]):g} is outside the training range [{low:g}, {high:g}]: "
+                "the score is an extrapolation"
+            )
+        return warnings
 
     def _factors(self, raw_row: np.ndarray, feature_row: np.ndarray) -> list[Factor]:
         contrib = self.model.contributions(feature_row[None, :])[0]
@@ -187,14 +212,11 @@ class Scorer:
         if len(checked.indices):
             probabilities = np.asarray(self.model.predict(build_features(checked.raw)), dtype=np.float64)
         inference_ms = (time.perf_counter() - started) * 1000
-        flagged = checked.indices[self._outside(checked.raw)]
-        warnings = {
-            int(i): self._warnings(validate_application(payload)[0])
-            for i, payload in zip(flagged, row_payloads(frame, flagged), strict=True)
-        }
+        warnings = self._frame_warnings(frame, checked.raw, checked.indices)
         return FrameScores(
             n_rows=checked.n_rows,
             indices=checked.indices,
+            raw=checked.raw,
             probabilities=probabilities,
             decisions=np.where(probabilities >= self.model.threshold, "refuse", "approve"),
             client_refs=checked.client_refs,

@@ -79,8 +79,9 @@ class Metrics:
     def observe_latency(self, channel: str, ms: float) -> None:
         self._child(self._latency, channel).observe(ms)
 
-    def count_prediction(self, channel: str, decision: str) -> None:
-        self._child(self._predictions, channel, decision).inc()
+    def count_prediction(self, channel: str, decision: str, n: int = 1) -> None:
+        if n:
+            self._child(self._predictions, channel, decision).inc(n)
 
     def count_error(self, channel: str, kind: str) -> None:
         self._child(self._errors, channel, kind).inc()

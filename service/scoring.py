@@ -9,18 +9,20 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
+from monitoring.log.bulk import ScoredTable
 from monitoring.log.records import build_prediction_row, build_rejection_row
-from scoring.columnar import clean_fields
 from scoring.errors import InvalidInput, Problem, ServiceUnavailable
 from scoring.model import ScoringModel
 from scoring.predict import Score, Scorer
 from service.metrics import Metrics
+from service.table_result import TableResult
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 class RowSink(Protocol):
     def append(self, row: dict[str, Any]) -> None: ...
     def append_many(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    def append_table(self, table: ScoredTable, *, started: float, salt: str | None = None) -> None: ...
 
 
 @dataclass
@@ -74,10 +77,13 @@ class ScoringService:
         )
 
     def _write(self, rows: list[dict[str, Any]], channel: str) -> None:
-        if not rows:
-            return
+        if rows:
+            self._guarded(lambda: self.sink.append_many(rows), channel)
+
+    def _guarded(self, write: Callable[[], None], channel: str) -> None:
+        """Run a log write; a failure is counted, and refuses the answer when `refuse_when_unlogged`."""
         try:
-            self.sink.append_many(rows)
+            write()
         except Exception as exc:  # any storage failure is the same fact for the caller
             self.log_failures += 1
             self.metrics.count_error(channel, "log_write_failed")
@@ -181,75 +187,71 @@ class ScoringService:
         first_index: int = 0,
         refused: Mapping[int, InvalidInput] | None = None,
     ) -> dict[str, Any]:
-        """Score a table (a CSV, Parquet or Arrow body): the answer and the log rows of `score_batch`.
+        """`score_columns`' answer in the shape of `score_batch`'s (a dict per row), for the Batch tab."""
+        return self.score_columns(
+            frame, channel=channel, started=started, batch_id=batch_id, first_index=first_index, refused=refused
+        ).as_dict()
+
+    def score_columns(
+        self,
+        frame: pd.DataFrame,
+        *,
+        channel: str,
+        started: float | None = None,
+        batch_id: str | None = None,
+        first_index: int = 0,
+        refused: Mapping[int, InvalidInput] | None = None,
+    ) -> TableResult:
+        """Score a table (a CSV, Parquet or Arrow body) on its columns; log it in one write; answer as columns.
 
         The table is validated on its columns (scoring.columnar) and scored in one model call; the
-        results, in row order, have the shape of `score_batch`'s, and the batch is logged in one write.
-        `batch_id`, `first_index` and `refused` are those of `score_batch` (a file scored in chunks; a
-        refused row's cells must all be missing, so it is never scored).
+        log rows are encoded column by column (monitoring.log.bulk), the same rows `score_batch`
+        logs. `batch_id`, `first_index` and `refused` are those of `score_batch` (a file scored in
+        chunks; a refused row's cells must all be missing, so it is never scored).
         """
         started = time.perf_counter() if started is None else started
         batch_id = batch_id or uuid.uuid4().hex
         scores = self.scorer.score_frame(frame)
         scores.errors.update(refused or {})
         per_row_ms = scores.inference_ms / max(len(scores.indices), 1)
-        clean = clean_fields(frame, scores.indices, keep_missing=True)  # the log fills absent fields with None
-        results: list[dict[str, Any]] = [{}] * scores.n_rows
-        rows: list[dict[str, Any]] = []
-        for k, index in enumerate(scores.indices.tolist()):
-            request_id = f"{batch_id}-{first_index + index}"
-            probability, decision = float(scores.probabilities[k]), str(scores.decisions[k])
-            warnings = scores.warnings.get(index, [])
-            rows.append(
-                build_prediction_row(
-                    clean[k],
-                    request_id=request_id,
-                    channel=channel,
-                    model_version=scores.model_version,
-                    probability=probability,
-                    decision=decision,
-                    threshold=scores.threshold,
-                    inference_ms=per_row_ms,
-                    started=started,
-                    warnings=warnings,
-                    client_id=scores.client_refs[k],
-                    salt=self.id_salt,
-                    batch_id=batch_id,
-                    batch_index=first_index + index,
-                    validated=True,
-                )
-            )
-            results[index] = {
-                "index": index,
-                "status": "ok",
-                "request_id": request_id,
-                "probability": probability,
-                "decision": decision,
-                "threshold": scores.threshold,
-                "model_version": scores.model_version,
-                "inference_ms": per_row_ms,
-                "warnings": warnings,
-            }
-        rejections = []
-        for index, error in sorted(scores.errors.items()):
-            request_id = f"{batch_id}-{first_index + index}"
-            rejections.append(self._rejection_row(error, channel=channel, started=started, request_id=request_id))
-            errors = [p.as_dict() for p in error.problems]
-            results[index] = {"index": index, "status": "rejected", "request_id": request_id, "errors": errors}
+        result = TableResult(
+            batch_id=batch_id,
+            model_version=scores.model_version,
+            threshold=scores.threshold,
+            n_rows=scores.n_rows,
+            first_index=first_index,
+            inference_ms=scores.inference_ms,
+            per_row_ms=per_row_ms,
+            indices=scores.indices,
+            probabilities=scores.probabilities,
+            decisions=scores.decisions,
+            warnings=scores.warnings,
+            errors=scores.errors,
+        )
+        rejections = [
+            self._rejection_row(error, channel=channel, started=started, request_id=result.request_id(index))
+            for index, error in sorted(scores.errors.items())
+        ]
         self._write_rejections(rejections, channel)
-        self._write(rows, channel)  # one write: the whole table is logged or none of it is acknowledged
-        for row in rows:
-            self.metrics.count_prediction(channel, row["decision"])
+        table = ScoredTable(
+            raw=scores.raw,
+            positions=scores.indices + first_index,
+            client_refs=scores.client_refs,
+            probabilities=scores.probabilities,
+            decisions=scores.decisions,
+            batch_id=batch_id,
+            channel=channel,  # type: ignore[arg-type]  # the doors pass one of CHANNELS
+            model_version=scores.model_version,
+            threshold=scores.threshold,
+            inference_ms=per_row_ms,
+            warnings={int(np.searchsorted(scores.indices, i)): texts for i, texts in scores.warnings.items()},
+        )
+        self._guarded(lambda: self.sink.append_table(table, started=started, salt=self.id_salt), channel)
+        refusals = int(np.count_nonzero(scores.decisions == "refuse"))
+        self.metrics.count_prediction(channel, "refuse", refusals)
+        self.metrics.count_prediction(channel, "approve", len(table) - refusals)
         self.metrics.observe_latency(channel, (time.perf_counter() - started) * 1000)
-        return {
-            "batch_id": batch_id,
-            "model_version": scores.model_version,
-            "n_rows": scores.n_rows,
-            "n_scored": len(rows),
-            "n_rejected": len(rejections),
-            "inference_ms": scores.inference_ms,
-            "results": results,
-        }
+        return result
 
     def reject(
         self,

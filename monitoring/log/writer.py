@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from monitoring.log.bulk import ScoredTable, prediction_lines
 from monitoring.log.locks import hold, is_live
 from monitoring.log.records import DATA_GLOBS, KINDS, format_ts, partition_day, relpath
 from monitoring.log.summary import LineCounter, LogSummary, log_summary
@@ -101,6 +102,18 @@ class PredictionLog:
             raise LogWriteError(f"row is not serialisable: {exc}") from exc
         with self.lock:
             self._write(kind, day, data, len(rows))
+
+    def append_table(self, table: ScoredTable, *, started: float, salt: str | None = None) -> None:
+        """Write a scored table's prediction rows with a single write, all or none (see monitoring.log.bulk).
+
+        The rows are encoded column by column outside the lock; they share one timestamp, so one day.
+        """
+        if not len(table):
+            return
+        now = datetime.now(UTC)
+        data = prediction_lines(table, started=started, salt=salt, now=now)
+        with self.lock:
+            self._write("prediction", format_ts(now)[:10], data, len(table))
 
     def _write(self, kind: str, day: str, data: bytes, count: int) -> None:
         try:

@@ -73,7 +73,7 @@ def scoring_router(
         def work() -> Response:  # decoding, scoring, logging and encoding: all off the event loop
             if answer_as is not None:
                 frame = table_rows(body, kind, max_rows=settings.max_batch_rows)
-                return table_answer(service.score_table(frame, channel="rest_batch", started=started), answer_as)
+                return table_answer(service.score_columns(frame, channel="rest_batch", started=started), answer_as)
             rows = batch_rows(decode_json(body), settings.max_batch_rows)
             result = service.score_batch(rows, channel="rest_batch", explain=explain, started=started)
             # orjson: a 10,000-row answer is one C call that holds the GIL; it is ~5x shorter than json's

@@ -9,10 +9,6 @@ in `X-Batch-*` headers. Limits: `max_batch_body_bytes` (413 `too_large`) and `ma
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import orjson
 import pandas as pd
 from fastapi import Request
 from fastapi.responses import Response
@@ -21,21 +17,10 @@ from scoring.errors import UnreadableTable
 from scoring.tables import CSV, PARQUET, frame_from_bytes, frame_to_bytes
 from service.api.body import JSON_TYPES
 from service.api.problems import RequestRefused
+from service.table_result import TableResult
 
 JSON = "application/json"
 ANSWER_TYPES = (JSON, CSV, PARQUET)
-RESULT_COLUMNS = (
-    "index",
-    "status",
-    "request_id",
-    "probability",
-    "decision",
-    "threshold",
-    "model_version",
-    "inference_ms",
-    "warnings",
-    "errors",
-)
 
 
 def answer_type(request: Request) -> str:
@@ -80,22 +65,15 @@ def table_rows(body: bytes, kind: str, *, max_rows: int) -> pd.DataFrame:
     return frame
 
 
-def _as_json_text(value: Any) -> Any:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, list) and value else None
-
-
-def table_answer(answer: dict[str, Any], kind: str) -> Response:
-    """The scoring service's batch answer as JSON, or its results as a CSV or Parquet table."""
+def table_answer(result: TableResult, kind: str) -> Response:
+    """A scored table's answer as JSON (the JSON door's shape), or as a CSV or Parquet table of its rows."""
     if kind == JSON:  # orjson, as the JSON door: one C call for a 10,000-row answer
-        return Response(orjson.dumps(answer), media_type=JSON)
-    frame = pd.DataFrame(answer["results"]).reindex(columns=list(RESULT_COLUMNS))
-    frame["warnings"] = frame["warnings"].map(_as_json_text)
-    frame["errors"] = frame["errors"].map(_as_json_text)
+        return Response(result.to_json(), media_type=JSON)
     headers = {
-        "X-Batch-Id": answer["batch_id"],
-        "X-Batch-Rows": str(answer["n_rows"]),
-        "X-Batch-Scored": str(answer["n_scored"]),
-        "X-Batch-Rejected": str(answer["n_rejected"]),
-        "X-Model-Version": answer["model_version"],
+        "X-Batch-Id": result.batch_id,
+        "X-Batch-Rows": str(result.n_rows),
+        "X-Batch-Scored": str(result.n_scored),
+        "X-Batch-Rejected": str(result.n_rejected),
+        "X-Model-Version": result.model_version,
     }
-    return Response(frame_to_bytes(frame, kind), media_type=kind, headers=headers)
+    return Response(frame_to_bytes(result.to_frame(), kind), media_type=kind, headers=headers)
