@@ -16,9 +16,12 @@ each against `mlflow models serve` on the same `model/` (started by this command
    2 cores); the same against `mlflow models serve`. Errors = non-2xx answers + socket errors; req/s
    counts the 2xx answers only, and any error fails the target.
 4. Batches of 10,000 production rows: the model alone, `Scorer.score_batch` (validate -> decide),
-   REST `/api/v1/score/batch` (JSON, validation, log), against `/invocations` with 10,000 rows.
+   REST `/api/v1/score/batch` with the same rows as a JSON, CSV, Parquet and Arrow body (validated,
+   scored, logged), against `/invocations` with 10,000 rows.
+4b. The same batch doors in detail (benchmarks/batch_doors.py): rounds interleaved with mlflow serve,
+   median rows/s, and the serving process's CPU seconds per 10,000 rows, which load distorts least.
 
-The last table checks the targets of issues 7 and 20. Nothing here is asserted by the test suite:
+The last table checks the targets of issues 7, 19 and 20. Nothing here is asserted by the test suite:
 speed is read from this output, on a machine nobody else is using.
 """
 
@@ -45,6 +48,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.batch_doors import MLFLOW, Door, batch_doors, print_batch_doors, table_bodies  # noqa: E402
 from benchmarks.gradio_doors import CALL, CPU_MS, RUN, gradio_doors, print_ratios  # noqa: E402
 from monitoring.log.records import build_prediction_row  # noqa: E402
 from monitoring.log.writer import PredictionLog  # noqa: E402
@@ -66,6 +70,12 @@ TARGETS = {  # issues 7 and 20, on this 2-core machine
     "explanation p50 ms (REST, lean client)": ("<=", 5.0),
     "Gradio run route p50 / REST p50 (httpx)": ("<=", 3.0),
     "Gradio call + SSE p50 / REST p50 (httpx)": ("<=", 4.0),
+    # issue 19: validated, scored and logged rows of one 10k-row body (4b prints the server CPU seconds too)
+    "CSV door rows/s (10k-row body)": (">=", 50_000.0),
+    "Parquet door rows/s (10k-row body)": (">=", 50_000.0),
+    "CSV door / mlflow serve (rows/s)": (">=", 4.0),
+    "Parquet door / mlflow serve (rows/s)": (">=", 4.0),
+    "JSON batch door rows/s (10k-row body)": (">=", 7_200.0),
 }
 
 
@@ -265,13 +275,13 @@ def main() -> None:
     stages = stage_table(args.n, payloads[:300], features[:300])
     batches = batch_table(batch_payloads, batch_features)
     bodies = [json.dumps(p).encode() for p in payloads[:300]]
-    batch_body = json.dumps({"applications": batch_payloads}).encode()
     gradio_bodies = [json.dumps({"data": [p, False]}).encode() for p in payloads[:300]]
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     doors: dict[str, np.ndarray] = {}
     load: dict[str, dict[str, float]] = {}
     servers: list[Server] = []
+    door_rates: dict[str, dict[str, float]] = {}
     try:
         app = start_server(tmp / "service", env={"LOG_LEVEL": "WARNING", "ALERT_EVERY_S": "3600"})
         servers.append(app)
@@ -293,9 +303,6 @@ def main() -> None:
             lambda i: lean.post("/gradio_api/run/predict", gradio_bodies[i % 300]), args.n
         )
         gradio = gradio_doors(app.url, payloads[:300], n=args.n, pid=app.pid)
-        started = time.perf_counter()
-        lean.post("/api/v1/score/batch", batch_body)
-        batches["REST /api/v1/score/batch (JSON, validation, log)"] = BATCH_ROWS / (time.perf_counter() - started)
         if shutil.which("wrk"):
             load["service"] = wrk(port, "/api/v1/score", bodies[:100], seconds=args.seconds)
         else:
@@ -323,14 +330,20 @@ def main() -> None:
                 float(np.percentile(doors[f"mlflow models serve /invocations, {c}"], 50))
                 for c in ("lean client", "httpx")
             )
-            big = _mlflow_body(batch_features)
-            started = time.perf_counter()
-            mlean.post("/invocations", big)
-            baseline_batch = BATCH_ROWS / (time.perf_counter() - started)
-            batches["mlflow models serve /invocations, 10k rows"] = baseline_batch
+            big = Door(mport, mlflow_server.pid, "/invocations", _mlflow_body(batch_features), "application/json")
             if shutil.which("wrk"):
                 load["mlflow models serve"] = wrk(mport, "/invocations", mbodies[:100], seconds=args.seconds)
                 baseline_rps = load["mlflow models serve"]["rps"] or None
+        table_doors = {
+            f"REST /api/v1/score/batch, {name} body": Door(port, app.pid, "/api/v1/score/batch", body, kind)
+            for name, (body, kind) in table_bodies(batch_payloads).items()
+        }
+        if not args.skip_mlflow:
+            table_doors[MLFLOW] = big
+        door_rates = batch_doors(table_doors, rows=BATCH_ROWS)
+        for name, figures in door_rates.items():
+            batches[name] = figures["rows_per_s"]
+        baseline_batch = door_rates[MLFLOW]["rows_per_s"] if MLFLOW in door_rates else None
     finally:
         for server in servers:
             server.stop()
@@ -362,6 +375,10 @@ def main() -> None:
         ratio = f"{rate / baseline_batch:8.1f}x" if baseline_batch else "        -"
         print(f"| {name:<52} | {rate:9,.0f} | {ratio} |")
 
+    print("\n4b. The batch doors, one 10k-row body per call, rounds interleaved with mlflow serve (median of 5)\n")
+    door_ratios = print_batch_doors(door_rates)
+    door = lambda kind: door_rates.get(f"REST /api/v1/score/batch, {kind} body", {})  # noqa: E731
+
     p50 = lambda name: float(np.percentile(doors[name], 50))  # noqa: E731
     measured = {
         "REST p50 ms (lean client)": p50("REST /api/v1/score, lean client"),
@@ -376,8 +393,13 @@ def main() -> None:
         "explanation p50 ms (REST, lean client)": p50("REST ?explain=true, lean client"),
         "Gradio run route p50 / REST p50 (httpx)": gradio_ratios[RUN],
         "Gradio call + SSE p50 / REST p50 (httpx)": gradio_ratios[CALL],
+        "CSV door rows/s (10k-row body)": door("CSV").get("rows_per_s"),
+        "Parquet door rows/s (10k-row body)": door("Parquet").get("rows_per_s"),
+        "CSV door / mlflow serve (rows/s)": door_ratios.get("REST /api/v1/score/batch, CSV body"),
+        "Parquet door / mlflow serve (rows/s)": door_ratios.get("REST /api/v1/score/batch, Parquet body"),
+        "JSON batch door rows/s (10k-row body)": door("JSON").get("rows_per_s"),
     }
-    print("\n5. The targets (issues 7 and 20)\n")
+    print("\n5. The targets (issues 7, 19 and 20)\n")
     for name, (op, target) in TARGETS.items():
         value = measured[name]
         ok = value is not None and (value <= target if op == "<=" else value >= target)
@@ -392,6 +414,7 @@ def main() -> None:
             gradio_vs_rest=gradio_ratios,
             throughput=load,
             batch_rows_per_s=batches,
+            batch_doors=door_rates,
             targets=measured,
         )
         args.json.write_text(json.dumps(report, indent=2))

@@ -97,8 +97,11 @@ def _number_column(spec: Field, values: np.ndarray, *, whole: bool) -> tuple[np.
     return values, bad
 
 
+_LABELS = {name: pd.Index(list(FIELDS[name].categories)) for name in CATEGORY_CODES}
+
+
 def _label_column(spec: Field, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    codes = pd.Categorical(series, categories=list(spec.categories)).codes
+    codes = _LABELS[spec.name].get_indexer(series)  # one hash look-up per cell; -1 for missing or unknown
     present = series.notna().to_numpy()
     return np.where(codes < 0, np.nan, codes).astype(np.float64), present & (codes < 0)
 
