@@ -94,6 +94,43 @@ def _check_header(header: list[str]) -> None:
         raise _refuse("unknown_field", f"unknown columns (not Home Credit application fields): {unknown[:10]}")
 
 
+def read_parquet_table(path: Path, limits: CsvLimits) -> tuple[CsvTable, pd.DataFrame]:
+    """Read an uploaded Parquet file within the limits of a CSV upload: bytes, then columns and rows
+    from its footer, before any data is decoded; the same header rules.
+
+    Returns the cells as text (for the scored copy, as a CSV upload keeps them) and the typed frame
+    that is scored (scoring.tables' Arrow rules, as the REST Parquet door reads it; TARGET set aside).
+    """
+    import pyarrow.parquet as pq
+
+    from scoring.tables import arrow_to_frame
+
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise _refuse("too_large", f"the file is {size:,} bytes; the limit is {limits.max_bytes:,}")
+    try:
+        source = pq.ParquetFile(path)
+        meta = source.metadata
+        if meta.num_columns > limits.max_columns:
+            raise _refuse("too_large", f"the file has more than {limits.max_columns} columns (the limit)")
+        if meta.num_rows > limits.max_rows:
+            raise _refuse("batch_too_large", f"too many rows: at most {limits.max_rows:,} per file")
+        frame = arrow_to_frame(source.read())
+    except InvalidInput:
+        raise
+    except Exception as exc:  # pyarrow raises many types for a file that is not Parquet
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+        raise _refuse("unreadable_table", f"the file is not a readable Parquet table ({reason})") from None
+    header = [str(name) for name in frame.columns]
+    _check_header(header)
+    if frame.empty:
+        raise _refuse("unreadable_table", "the Parquet file has no rows")
+    text = frame.astype(object).where(frame.notna(), "")
+    rows = [[str(cell) for cell in row] for row in text.itertuples(index=False, name=None)]
+    table = CsvTable(header=header, rows=rows, sha256=file_digest(path))
+    return table, frame.drop(columns=[TARGET_COLUMN], errors="ignore")
+
+
 def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")

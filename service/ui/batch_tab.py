@@ -1,4 +1,5 @@
-"""Tab "Batch": upload a CSV of applications, download it scored; a bad cell rejects its row, never the file.
+"""Tab "Batch": upload a CSV or Parquet file of applications, download it scored (CSV); a bad cell rejects
+its row, never the file.
 
 The file is read within limits (bytes, header, columns, rows: scoring.csv_table), every cell is converted
 for the per-row validator, and the rows are scored in chunks under one batch id (logged with each row), so
@@ -12,13 +13,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from scoring.csv_table import CsvLimits, CsvTable, read_csv_table, table_frame, write_scored_csv
+from scoring.csv_table import CsvLimits, CsvTable, read_csv_table, read_parquet_table, table_frame, write_scored_csv
 from scoring.errors import InvalidInput, ServiceUnavailable
 from scoring.schema import ID_COLUMN
 from service.scoring import ScoringService
@@ -43,19 +45,38 @@ def _file_error(exc: InvalidInput) -> gr.Error:
     return gr.Error(f"The file was not scored: {reasons}", print_exception=False)
 
 
+Chunks = Callable[[int, int], pd.DataFrame]
+
+
+def read_upload(source: Path, limits: CsvLimits) -> tuple[CsvTable, Chunks]:
+    """An uploaded CSV or Parquet file within `limits`: its cells as text, and its rows [start, stop) as a frame."""
+    if source.suffix.lower() == ".parquet":
+        table, frame = read_parquet_table(source, limits)
+        return table, lambda start, stop: frame.iloc[start:stop].reset_index(drop=True)
+    table = read_csv_table(source, limits)
+    return table, lambda start, stop: table_frame(table, start, stop)
+
+
 def score_table(
-    service: ScoringService, table: CsvTable, *, batch_id: str, progress: gr.Progress | None = None
+    service: ScoringService,
+    table: CsvTable,
+    *,
+    batch_id: str,
+    progress: gr.Progress | None = None,
+    chunks: Chunks | None = None,
 ) -> list[dict[str, Any]]:
     """Every row's outcome, in file order, scored in chunks logged under one batch id.
 
-    Each chunk is validated on its columns (scoring.columnar: the per-row validator's verdicts and words).
+    Each chunk is validated on its columns (scoring.columnar: the per-row validator's verdicts and words);
+    `chunks` gives a chunk's frame (a CSV's cells converted by default).
     """
+    chunks = chunks or (lambda start, stop: table_frame(table, start, stop))
     starts = range(0, len(table.rows), CHUNK_ROWS)
     outcomes: list[dict[str, Any]] = []
     for start in progress.tqdm(starts, desc="scoring") if progress else starts:
         stop = start + CHUNK_ROWS
         refused = {i - start: e for i, e in table.refused.items() if start <= i < stop}
-        frame = table_frame(table, start, stop)
+        frame = chunks(start, stop)
         try:
             part = service.score_table(
                 frame, channel="gradio_batch", batch_id=batch_id, first_index=start, refused=refused
@@ -110,13 +131,15 @@ def _summary(outcomes: list[dict[str, Any]], *, batch_id: str, seconds: float, e
 def build_batch_tab(service: ScoringService, *, max_rows: int, max_bytes: int, files: BatchFiles) -> None:
     limits = CsvLimits(max_bytes=max_bytes, max_rows=max_rows)
     gr.Markdown(
-        f"Upload a CSV whose columns are Home Credit application fields (up to {max_rows:,} rows, "
-        f"{max_bytes / 1e6:.0f} MB). You get the same file back with `probability`, `decision`, `status` and "
+        f"Upload a CSV or Parquet file whose columns are Home Credit application fields (up to {max_rows:,} "
+        f"rows, {max_bytes / 1e6:.0f} MB). You get the rows back as a CSV with `probability`, `decision`, `status` and "
         "`errors` columns: a row with a bad cell is rejected with every reason, the others are still scored. "
         "Uploaded and scored files are deleted when you close the page, or after "
         f"{files.ttl_s / 60:.0f} minutes."
     )
-    upload = uploads_only(gr.File(label="Applications (CSV)", file_types=[".csv"], elem_id="batch-upload"))
+    upload = uploads_only(
+        gr.File(label="Applications (CSV or Parquet)", file_types=[".csv", ".parquet"], elem_id="batch-upload")
+    )
     run = gr.Button("Score the file", variant="primary")
     summary = gr.Markdown(elem_id="batch-summary")
     scored = gr.File(label="Scored CSV", elem_id="batch-scored")
@@ -128,13 +151,13 @@ def build_batch_tab(service: ScoringService, *, max_rows: int, max_bytes: int, f
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio injects progress through this default
     ) -> tuple[str, str, pd.DataFrame]:
         if not path:
-            raise gr.Error("Choose a CSV file first", print_exception=False)
+            raise gr.Error("Choose a CSV or Parquet file first", print_exception=False)
         session = getattr(request, "session_hash", None)
         source = require_uploaded(path)
         files.own(source, session=session)
         started = time.perf_counter()
         try:
-            table = read_csv_table(source, limits)
+            table, chunks = read_upload(source, limits)
         except InvalidInput as exc:
             raise _file_error(exc) from None
         batch_id = uuid.uuid4().hex
@@ -143,7 +166,7 @@ def build_batch_tab(service: ScoringService, *, max_rows: int, max_bytes: int, f
             "batch upload",
             extra={"batch_id": batch_id, "sha256": table.sha256, "rows": len(table.rows), "repeat": bool(earlier)},
         )
-        outcomes = score_table(service, table, batch_id=batch_id, progress=progress)
+        outcomes = score_table(service, table, batch_id=batch_id, progress=progress, chunks=chunks)
         target = files.scored_path(Path(source).stem, session=session)
         write_scored_csv(target, table.header + OUTPUT_COLUMNS, scored_rows(table, outcomes))
         lines = problem_lines(table, outcomes)

@@ -28,7 +28,7 @@ from gradio.utils import get_upload_folder
 
 log = logging.getLogger(__name__)
 
-NOT_UPLOADED = "This file was not uploaded to this service: upload the CSV with the file picker."
+NOT_UPLOADED = "This file was not uploaded to this service: upload the CSV or Parquet file with the file picker."
 SCORED_FOLDER = "scored"
 MAX_REMEMBERED_FILES = 512
 

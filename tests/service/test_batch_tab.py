@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 import pytest
 from gradio.context import LocalContext
 
@@ -98,6 +99,59 @@ def test_one_bad_cell_rejects_its_row_with_every_reason(blocks, upload_dir, log_
     assert len(batch_ids) == 1 and batch_ids.pop() in text
     assert sorted(r["batch_index"] for r in log if r["kind"] == "prediction") == [0, 1, 4, 5]
     assert sorted(r["request_id"].rsplit("-", 1)[1] for r in log if r["kind"] == "rejection") == ["2", "3"]
+
+
+def _parquet(blocks: gr.Blocks, upload_dir: Path, frame: pd.DataFrame, name: str = "apps.parquet") -> str:
+    folder = upload_dir / f"upload-{len(blocks.upload_file_set)}"
+    folder.mkdir()
+    path = folder / name
+    frame.to_parquet(path, index=False)
+    blocks.upload_file_set.add(str(path))
+    return str(path)
+
+
+def test_a_parquet_upload_is_scored_and_logged_as_the_same_csv(blocks, upload_dir, log_dir):
+    rows = [HEADER] + [[str(100_000 + i), *GOOD] for i in range(5)]
+    frame = pd.DataFrame(
+        {
+            "SK_ID_CURR": pd.array([100_000 + i for i in range(5)], dtype="Int64"),
+            "NAME_CONTRACT_TYPE": ["Cash loans"] * 5,
+            "AMT_INCOME_TOTAL": [150000.0] * 5,
+            "AMT_CREDIT": [500000.0] * 5,
+            "AMT_ANNUITY": [25000.0, 25000.0, None, 25000.0, 25000.0],
+            "DAYS_BIRTH": [-14000, -14000, -14000, 5, -14000],  # an impossible age on the fourth row
+            "TARGET": [0, 1, 0, 0, 1],  # set aside, as in a CSV
+        }
+    )
+    rows[3][4], rows[4][5] = "", "5"
+    _, by_csv, _ = run(blocks, uploaded(blocks, upload_dir, rows))
+    text, by_parquet, table = run(blocks, _parquet(blocks, upload_dir, frame))
+    assert [r["status"] for r in by_parquet] == ["ok", "ok", "rejected", "rejected", "ok"]
+    for ours, theirs in zip(by_parquet, by_csv, strict=True):
+        assert (ours["status"], ours["errors"], ours["decision"]) == (
+            theirs["status"],
+            theirs["errors"],
+            theirs["decision"],
+        )
+        assert ours["probability"] == theirs["probability"] and ours["SK_ID_CURR"] == theirs["SK_ID_CURR"]
+    assert by_parquet[2]["errors"] == "AMT_ANNUITY: required field is missing or null"
+    assert sorted(table["row"].tolist()) == [3, 4] and "**3** scored, **2** rejected" in text
+    batch_id = text.split("Batch id `")[1].split("`")[0]
+    predictions = [r for r in logged(log_dir) if r["kind"] == "prediction" and r["batch_id"] == batch_id]
+    assert sorted(r["batch_index"] for r in predictions) == [0, 1, 4]
+
+
+def test_a_parquet_upload_over_the_row_limit_or_unreadable_is_refused(blocks, upload_dir):
+    big = pd.DataFrame({"AMT_CREDIT": [1.0] * 51})
+    with pytest.raises(gr.Error, match="at most 50 per file"):
+        run(blocks, _parquet(blocks, upload_dir, big))
+    folder = upload_dir / "fake"
+    folder.mkdir()
+    fake = folder / "fake.parquet"
+    fake.write_bytes(b"PAR1 this is not parquet")
+    blocks.upload_file_set.add(str(fake))
+    with pytest.raises(gr.Error, match="not a readable Parquet table"):
+        run(blocks, str(fake))
 
 
 def test_ragged_rows_and_formulas(blocks, upload_dir):
