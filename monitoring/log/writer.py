@@ -52,6 +52,7 @@ class LogHealth:
     last_write_at: str | None
     last_error: str | None
     last_error_at: str | None
+    replica_id: str = ""  # which replica answered, behind a load balancer (REPLICA_ID)
 
 
 class PredictionLog:
@@ -199,6 +200,7 @@ class PredictionLog:
             last_write_at=_iso_or_none(self._last_write_at),
             last_error=self._last_error,
             last_error_at=_iso_or_none(self._last_error_at),
+            replica_id=self.replica_id,
         )
 
     def prune(

@@ -117,7 +117,9 @@ def test_two_replicas_share_one_log_and_one_dataset(tmp_path: Path, applications
             both = [r for part in pool.map(contest, servers, [True, False]) for r in part]
             assert sorted(r["request_id"] for r in both if r["status"] == "recorded") == sorted(contested)
             assert sorted(r["request_id"] for r in both if r["status"] == "conflict") == sorted(contested)
-            pushes = httpx.get(a.url + "/readyz").json()["hub"]["pushes"]
+            ready = [httpx.get(s.url + "/readyz").json() for s in servers]
+            assert [r["log"]["replica_id"] for r in ready] == list(REPLICAS)
+            pushes = ready[0]["hub"]["pushes"]
         finally:
             for server in servers:  # SIGTERM, one after the other: each makes its final push
                 server.stop()
