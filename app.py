@@ -34,6 +34,7 @@ from monitoring.sync.scheduler import HubSync
 from scoring.errors import ModelLoadError
 from scoring.model import ScoringModel, load_model
 from scoring.predict import Scorer
+from scoring.registry import resolve_model
 from service.api.auth import BearerToken
 from service.api.factory import create_api
 from service.build_info import read_build_info
@@ -61,14 +62,24 @@ class Monitoring:
 
 def build_app(settings: Settings) -> FastAPI:
     started = time.perf_counter()
-    model = _load_model(settings)
+    model = _load_model(settings.model_uri, settings, role="model")
+    challenger = _load_model(settings.challenger_uri, settings, role="challenger") if settings.challenger_uri else None
     prediction_log, hub = _open_prediction_log(settings)
     service = _scoring_service(settings, model, prediction_log)
-    monitoring = _start_monitoring(settings, service, prediction_log, hub)
+    monitoring = _start_monitoring(
+        settings,
+        service,
+        prediction_log,
+        hub,
+        model_dir=str(model.path),
+        challenger_dir=str(challenger.path) if challenger else None,
+    )
     build = read_build_info(model_version=model.version)
     log.info("build", extra=build.as_dict())
     readiness = Readiness(
         model_version=model.version,
+        model=model.source,
+        challenger=(challenger.source | {"model_version": challenger.version}) if challenger else None,
         build=build.as_dict(),
         log_health=prediction_log.health,
         hub_status=hub.status,
@@ -102,9 +113,19 @@ def build_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _load_model(settings: Settings) -> ScoringModel:
-    model = load_model(settings.model_dir)
-    log.info("model ready", extra={"model_version": model.version, "load_seconds": round(model.load_seconds, 3)})
+def _load_model(uri: str, settings: Settings, *, role: str) -> ScoringModel:
+    """Resolve `uri` (a folder or a registry URI) once and load it once; ModelLoadError names the role."""
+    try:
+        resolved = resolve_model(uri, tracking_uri=settings.mlflow_tracking_uri, cache_dir=settings.model_cache_dir)
+        model = load_model(resolved.path)
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"{role} {uri}: {exc}") from exc
+    model.source = resolved.as_dict()
+    log.info(
+        f"{role} ready",
+        extra={"model_version": model.version, "load_seconds": round(model.load_seconds, 3)}
+        | {f"registry_{key}": value for key, value in model.source.items()},
+    )
     return model
 
 
@@ -137,10 +158,19 @@ def _outcome_store(settings: Settings, prediction_log: PredictionLog) -> Outcome
 
 
 def _start_monitoring(
-    settings: Settings, service: ScoringService, prediction_log: PredictionLog, hub: HubSync
+    settings: Settings,
+    service: ScoringService,
+    prediction_log: PredictionLog,
+    hub: HubSync,
+    *,
+    model_dir: str,
+    challenger_dir: str | None,
 ) -> Monitoring:
+    """The analysis worker on the served model's folder (and the challenger's, for the pair analysis)."""
     log_dirs = (str(settings.prediction_log_dir), str(settings.history_dir))
-    job = AnalysisJob(log_dirs=log_dirs, model_dir=str(settings.model_dir), outcome_rules=settings.outcome_rules())
+    job = AnalysisJob(
+        log_dirs=log_dirs, model_dir=model_dir, challenger_dir=challenger_dir, outcome_rules=settings.outcome_rules()
+    )
     runner = AnalysisRunner(job)
     watcher = AlertWatcher(
         log_dirs=log_dirs,
@@ -208,7 +238,7 @@ def main() -> int:
     try:
         app = build_app(settings)
     except ModelLoadError as exc:
-        log.error("cannot start: the model did not load", extra={"reason": str(exc)})
+        log.error("cannot start: the model did not load: %s", exc, extra={"reason": str(exc)})
         return 2
     # The start-up heap (model, Gradio, pandas: ~350k objects) out of the collector's reach: a full
     # collection during a 10,000-row batch otherwise stops every thread, the event loop too, for ~1 s.

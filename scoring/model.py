@@ -52,6 +52,9 @@ class ScoringModel:
     # LightGBM threads for every prediction, set where the process owns fewer cores than LightGBM
     # would take (one per Spark task); None = the runtime's choice (1 below 256 rows, else all cores).
     threads: int | None = None
+    # Where it came from (scoring.registry.ResolvedModel.as_dict: uri, name, version, alias), set by
+    # the service after resolving MODEL_URI / CHALLENGER_URI; shown on /readyz and /api/v1/model.
+    source: dict[str, Any] = field(default_factory=dict)
 
     @property
     def version(self) -> str:

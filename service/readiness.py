@@ -27,6 +27,8 @@ class Readiness:
     hub_status: Callable[[], dict[str, Any]]
     log_write_policy: str  # "refuse" or "serve" (LOG_WRITE_POLICY)
     build: Mapping[str, str] = field(default_factory=dict)  # commit and model version (service/build_info.py)
+    model: Mapping[str, Any] = field(default_factory=dict)  # the served model's uri, name, version, alias
+    challenger: Mapping[str, Any] | None = None  # the same of the shadow challenger, when one is configured
 
     def __call__(self) -> dict[str, Any]:
         try:
@@ -41,6 +43,8 @@ class Readiness:
         return {
             "ready": health["writable"] or self.log_write_policy == "serve",
             "model_version": self.model_version,
+            "model": dict(self.model),
+            "challenger": dict(self.challenger) if self.challenger else None,
             "build": dict(self.build),
             "log": health,
             "log_write_policy": self.log_write_policy,
@@ -51,6 +55,8 @@ class Readiness:
         return {
             "ready": self.log_write_policy == "serve",
             "model_version": self.model_version,
+            "model": dict(self.model),
+            "challenger": dict(self.challenger) if self.challenger else None,
             "build": dict(self.build),
             "log": {"writable": False, "last_error": reason},
             "log_write_policy": self.log_write_policy,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from monitoring.alerts.outcomes import OutcomeRules
@@ -29,7 +29,12 @@ class Settings(BaseSettings):
 
     host: str = "0.0.0.0"  # noqa: S104 - a container must listen on every interface
     port: int = Field(7860, ge=1, le=65535)
-    model_dir: Path = Path("model")
+    # The model served (a `model/`-format folder or models:/NAME@ALIAS, models:/NAME/N; MODEL_DIR is the
+    # older name) and an optional challenger scored in shadow; registry URIs use MLFLOW_TRACKING_URI and
+    # are downloaded once into MODEL_CACHE_DIR (scoring/registry.py).
+    model_uri: str = Field("model", validation_alias=AliasChoices("model_uri", "model_dir"), min_length=1)
+    challenger_uri: str | None = None
+    model_cache_dir: Path = Path("data/models")
     api_token: SecretStr | None = None  # the scoring role: form, REST, Gradio API, MCP
     analyst_token: SecretStr | None = None  # the analyst role: also Monitoring, Production data, outcomes
     # failed logins/tokens per client address: after auth_max_failures in auth_failure_window_s, 429 for auth_block_s
@@ -106,7 +111,8 @@ class Settings(BaseSettings):
     # Test hook for the alerting drill: adds this much latency to every scoring request.
     debug_extra_latency_ms: float = Field(0.0, ge=0, le=10_000)
 
-    # Training (`python -m scoring.train`), not the service: where runs and registered models go.
+    # Where runs and registered models go (`python -m scoring.train`) and where MODEL_URI and
+    # CHALLENGER_URI registry URIs are resolved.
     mlflow_tracking_uri: str = "sqlite:///mlflow.db"
 
     # Promotion gate (`python -m scoring.promote`): how much worse than the champion a candidate may be.
@@ -115,7 +121,9 @@ class Settings(BaseSettings):
     promote_gap_tolerance: float = Field(0.01, ge=0, le=1)  # approval-rate gap, gender and age bands
     promote_brier_tolerance: float = Field(0.0005, ge=0, le=1)
 
-    @field_validator("api_token", "analyst_token", "hf_token", "log_id_salt", "alert_webhook_url", mode="before")
+    @field_validator(
+        "api_token", "analyst_token", "hf_token", "log_id_salt", "alert_webhook_url", "challenger_uri", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

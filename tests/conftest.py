@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import MODEL_DIR, frame_payloads
+from tests.factories import MODEL_DIR, RegistryStore, frame_payloads, registry_store
 from tests.server import Server, start_test_server
 
 # Everything a test run writes goes to temp folders, and nothing phones home.
@@ -63,6 +63,20 @@ def stream():
 @pytest.fixture(scope="session")
 def applications(stream) -> list[dict[str, Any]]:
     return frame_payloads(stream, limit=300)
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> RegistryStore:
+    """A sqlite MLflow store with two tiny models of `credit-scoring`: v1 @champion (seed 5) and
+    v2 @challenger (seed 6), their exported folders in `registry.root` (`model-champion-5`, ...).
+
+    Shared by the whole session, so read it only: a test that moves aliases or registers versions
+    works on `registry.copy(tmp_path)`.
+    """
+    store = registry_store(tmp_path_factory.mktemp("registry"))
+    store.train(seed=5, alias="champion")
+    store.train(seed=6, alias="challenger")
+    return store
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,42 @@ def challenger_model_dir(folder: Path, *, threshold: float, version: str = "chal
     metadata |= {"threshold": threshold, "model_version": version}
     (target / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
     return target
+
+
+# ------------------------------------------------------------------------------ the model registry
+
+
+@dataclass(frozen=True)
+class RegistryStore:
+    """A sqlite MLflow store made by the tests, with the versions trained into it so far."""
+
+    root: Path
+    tracking_uri: str
+    cache_dir: Path
+
+    def train(self, *, seed: int, alias: str, rows: int = 2_000, folds: int = 2) -> Path:
+        """Train a tiny model into the store (a new version, `alias` pointed at it); its exported folder.
+
+        The real `python -m scoring.train` run, in process, on one LightGBM thread: about 4 s of CPU on
+        2,000 rows (LightGBM's threads spin on a loaded 2-core machine and can take 10x longer).
+        """
+        from scoring.train.cli import main
+
+        model_dir = self.root / f"model-{alias}-{seed}"
+        args = ["--rows", str(rows), "--folds", str(folds), "--seed", str(seed), "--alias", alias, "--threads", "1"]
+        main([*args, "--model-dir", str(model_dir), "--tracking-uri", self.tracking_uri])
+        return model_dir
+
+    def copy(self, root: Path) -> RegistryStore:
+        """A store of its own with the same versions and aliases (the database copied; artifacts shared,
+        read only): for a test that moves aliases or registers versions without touching the shared one."""
+        import shutil
+
+        copied = registry_store(root)
+        shutil.copy2(self.root / "mlflow.db", copied.root / "mlflow.db")
+        return copied
+
+
+def registry_store(root: Path) -> RegistryStore:
+    root.mkdir(parents=True, exist_ok=True)
+    return RegistryStore(root=root, tracking_uri=f"sqlite:///{root / 'mlflow.db'}", cache_dir=root / "cache")

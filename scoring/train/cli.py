@@ -1,23 +1,26 @@
 """The training command line.
 
     python -m scoring.train [--data CSV] [--rows N] [--seed S] [--folds K] [--model-dir model]
-                            [--tracking-uri URI] [--no-export] [--threads T]
+                            [--tracking-uri URI] [--alias NAME] [--no-export] [--threads T]
                             [--from-log DIR [DIR ...] [--outcomes DIR [DIR ...]] [--log-weight W]]
 
 Stratified holdout (the monitoring reference) + stratified K-fold search on the rest; the business
 threshold minimises 10*FN + 1*FP on out-of-fold probabilities; everything is tracked in MLflow
-(local sqlite store by default), the model is registered as `credit-scoring@champion` and exported
-to `model/` with its metadata, the reference set and a model card.
+(local sqlite store by default), the model is registered as a new version of `credit-scoring` with
+its service folder (metadata, reference set, model card) as the run artifact `service_model/`, the
+alias (`champion` unless --alias names another) is pointed at it, and the same folder is exported to
+`model/`.
 
 --from-log retrains on the same original data plus the labelled production rows of the prediction
 log (outcomes are read from the same folders unless --outcomes names others): the new version is
-registered with the alias `challenger`, the champion is left alone, and nothing is exported unless
---model-dir names a folder (the challenger's, never model/ by accident).
+registered with the alias `challenger` (unless --alias says otherwise), the champion is left alone,
+and nothing is exported unless --model-dir names a folder (the challenger's, never model/ by accident).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from typing import Any
 from scoring.features import feature_frame
 from scoring.schema import TARGET_COLUMN
 from scoring.train import tracking
-from scoring.train.export import build_metadata, export, reference_set
+from scoring.train.export import build_metadata, reference_set, stage, swap_in
 from scoring.train.from_log import ProductionRows, production_rows
 from scoring.train.pipeline import evaluate, fit_final, load_data, search, split_and_encode, step
 
@@ -43,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--tracking-uri", default=None, help="MLflow store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)"
+    )
+    parser.add_argument(
+        "--alias", default=None, help="registry alias of the new version (default: champion; --from-log: challenger)"
     )
     parser.add_argument("--threads", type=int, default=None, help="LightGBM threads (default: every core)")
     parser.add_argument("--no-export", action="store_true", help="track in MLflow only, leave model/ untouched")
@@ -102,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Train, evaluate, track, register and export (see `export_dir`); returns the metadata."""
     args = parse_args(argv)
     tracking_uri = args.tracking_uri or default_tracking_uri()
-    alias = "challenger" if args.from_log else "champion"
+    alias = args.alias or ("challenger" if args.from_log else "champion")
     model_dir = export_dir(args)
     import mlflow
 
@@ -136,7 +142,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         evaluation = evaluate(booster, split, threshold=found.best.threshold)
         tracking.log_evaluation(found, split, evaluation)
         example = feature_frame(split.x_hold[:5])
-        version = tracking.register(booster, example, alias=alias)
+        version = tracking.register(booster, example, alias=None)  # `publish` moves the alias
         facts = {"seed": args.seed, "folds": args.folds, "run_id": run.info.run_id, "registered_version": version}
         metadata = build_metadata(
             booster,
@@ -150,10 +156,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if production is not None:
             metadata["data"]["production"] = production.facts | {"log_dirs": [str(d) for d in args.from_log]}
         tracking.log_metadata(metadata)
-    if model_dir is not None:
+        reference = reference_set(split, evaluation, seed=args.seed)
+        parent = None if model_dir is None else model_dir.resolve().parent
+        if parent is not None:
+            parent.mkdir(parents=True, exist_ok=True)
+        staged = stage(
+            booster, metadata=metadata, reference=reference, evaluation=evaluation, example=example, parent=parent
+        )
+        tracking.publish(staged, version=version, alias=alias)
+    if model_dir is None:
+        shutil.rmtree(staged.parent, ignore_errors=True)
+    else:
         with step(f"export to {model_dir}/"):
-            reference = reference_set(split, evaluation, seed=args.seed)
-            export(model_dir, booster, metadata=metadata, reference=reference, evaluation=evaluation, example=example)
+            swap_in(staged, model_dir)
     print(
         f"[train] finished in {time.perf_counter() - started:.0f}s: model {metadata['model_version']}, "
         f"holdout AUC {evaluation.metrics['roc_auc']:.4f}, threshold {found.best.threshold:.3f}, "

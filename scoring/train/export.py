@@ -81,21 +81,24 @@ def reference_set(split: Split, evaluation: Evaluation, *, seed: int) -> pd.Data
     return reference.reset_index(drop=True)
 
 
-def export(
-    model_dir: Path,
+def stage(
     booster: lgb.Booster,
     *,
     metadata: dict[str, Any],
     reference: pd.DataFrame,
     evaluation: Evaluation,
     example: pd.DataFrame,
-) -> None:
-    """Write the deployable artifact next to model_dir, then swap it in (never a half-written model/)."""
+    parent: Path | None = None,
+) -> Path:
+    """Write the deployable folder into a new temp folder (under `parent`) and return its path.
+
+    The same folder is logged to MLflow (the registered version's service folder) and swapped into
+    `model/` by `swap_in`: what the registry holds and what is committed are one artifact.
+    """
     import mlflow.lightgbm
     from mlflow.models import infer_signature
 
-    staging = Path(tempfile.mkdtemp(prefix=".model-", dir=model_dir.resolve().parent))
-    target = staging / "model"
+    target = Path(tempfile.mkdtemp(prefix=".model-", dir=parent)) / "model"
     signature = infer_signature(example, booster.predict(example.to_numpy()))
     mlflow.lightgbm.save_model(
         booster,
@@ -107,8 +110,36 @@ def export(
     (target / METADATA_FILE).write_text(json.dumps(metadata, indent=2, default=float), encoding="utf-8")
     reference.to_parquet(target / REFERENCE_FILE, index=False, compression="zstd")
     (target / "README.md").write_text(model_card(metadata, evaluation.fairness), encoding="utf-8")
-    old = staging / "previous"
-    if model_dir.exists():
-        model_dir.rename(old)
-    target.rename(model_dir)
-    shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def swap_in(staged: Path, model_dir: Path) -> None:
+    """Move a `stage`d folder to `model_dir` with renames (never a half-written model/); drop its temp parent."""
+    model_dir.resolve().parent.mkdir(parents=True, exist_ok=True)
+    holder = Path(tempfile.mkdtemp(prefix=".model-", dir=model_dir.resolve().parent))
+    try:
+        shutil.move(str(staged), holder / "model")  # a rename when on the same file system
+        if model_dir.exists():
+            model_dir.rename(holder / "previous")
+        (holder / "model").rename(model_dir)
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)
+        shutil.rmtree(staged.parent, ignore_errors=True)
+
+
+def export(
+    model_dir: Path,
+    booster: lgb.Booster,
+    *,
+    metadata: dict[str, Any],
+    reference: pd.DataFrame,
+    evaluation: Evaluation,
+    example: pd.DataFrame,
+) -> None:
+    """Write the deployable artifact next to model_dir, then swap it in (never a half-written model/)."""
+    parent = model_dir.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staged = stage(
+        booster, metadata=metadata, reference=reference, evaluation=evaluation, example=example, parent=parent
+    )
+    swap_in(staged, model_dir)

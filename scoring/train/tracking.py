@@ -68,9 +68,13 @@ def log_evaluation(found: Search, split: Split, evaluation: Evaluation) -> None:
         mlflow.log_artifact(str(Path(tmp) / "fairness.csv"))
 
 
-def register(booster: lgb.Booster, example: pd.DataFrame, *, alias: str = "champion") -> int:
-    """Log the model, register it as a new version of REGISTERED_NAME and point `alias` at it (only
-    that alias moves: registering a `challenger` leaves the `champion` where it was); its version."""
+def register(booster: lgb.Booster, example: pd.DataFrame, *, alias: str | None = "champion") -> int:
+    """Log the model, register it as a new version of REGISTERED_NAME and, when `alias` is given,
+    point it at it (only that alias moves); its version.
+
+    The training CLI passes None and moves its alias with `publish`, once the version's service
+    folder is logged too.
+    """
     import mlflow.lightgbm
     from mlflow import MlflowClient
     from mlflow.models import infer_signature
@@ -84,9 +88,26 @@ def register(booster: lgb.Booster, example: pd.DataFrame, *, alias: str = "champ
             registered_model_name=REGISTERED_NAME,
             pip_requirements=[f"lightgbm=={lgb.__version__}"],
         )
-        version = info.registered_model_version
-        MlflowClient().set_registered_model_alias(REGISTERED_NAME, alias, version)
-    return int(version)
+        version = int(info.registered_model_version)
+        if alias is not None:
+            MlflowClient().set_registered_model_alias(REGISTERED_NAME, alias, str(version))
+    return version
+
+
+def publish(folder: Path, *, version: int, alias: str) -> None:
+    """Log the service folder as the run's `service_model/` artifact, then point `alias` at `version`.
+
+    The folder is everything the service loads (scoring.registry resolves a version to it); the alias
+    moves last, so it never points at a version whose folder is not in the store yet.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    from scoring.registry import SERVICE_ARTIFACT
+
+    with step(f"log the service folder, alias {alias!r} -> v{version}"):
+        mlflow.log_artifacts(str(folder), artifact_path=SERVICE_ARTIFACT)
+        MlflowClient().set_registered_model_alias(REGISTERED_NAME, alias, str(version))
 
 
 def log_metadata(metadata: dict[str, Any]) -> None:

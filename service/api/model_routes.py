@@ -18,6 +18,7 @@ def model_card(model: ScoringModel) -> dict[str, object]:
     meta = model.metadata
     return {
         "model_version": model.version,
+        "source": dict(model.source),  # uri, and for a registered version its name, version and alias
         "threshold": model.threshold,
         "trained_at": meta.get("trained_at"),
         "metrics": meta.get("metrics"),

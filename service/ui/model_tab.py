@@ -17,13 +17,23 @@ def importance_figure(model: ScoringModel, top: int = 20) -> go.Figure:
     return fig
 
 
+def source_line(model: ScoringModel) -> str:
+    """Where the served model came from: a registered version (name, version, alias) or a folder."""
+    source = model.source
+    if source.get("version"):
+        alias = f" (alias `{source['alias']}`)" if source.get("alias") else ""
+        return f"Served from the model registry: `{source['name']}` version {source['version']}{alias}.\n"
+    return f"Served from the folder `{source.get('uri', model.path.name)}`.\n"
+
+
 def build_model_tab(model: ScoringModel) -> None:
     meta = model.metadata
     holdout = meta["metrics"]["holdout"]
     data = meta.get("data", {})
+    origin = source_line(model)
     gr.Markdown(
         f"""### LightGBM default-risk model `{model.version}`
-Trained {meta.get("trained_at", "?")} on {data.get("rows", 0):,} applications ({data.get("source", "?")}).
+{origin}Trained {meta.get("trained_at", "?")} on {data.get("rows", 0):,} applications ({data.get("source", "?")}).
 The **training data are synthetic** (Home Credit schema and statistics, no real applicant).
 
 **Decision rule**: refuse when the probability of default is at or above **{percent(model.threshold)}**, the threshold
