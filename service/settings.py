@@ -129,6 +129,12 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @property
+    def model_dir(self) -> Path:
+        """The `model/`-format folder of MODEL_URI (the committed `model/` when it names a registry version):
+        where `python -m scoring.promote` exports a promoted version."""
+        return Path("model") if self.model_uri.startswith("models:/") else Path(self.model_uri)
+
+    @property
     def token(self) -> str | None:
         return self.api_token.get_secret_value() if self.api_token else None
 
