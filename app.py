@@ -169,7 +169,11 @@ def _start_monitoring(
     """The analysis worker on the served model's folder (and the challenger's, for the pair analysis)."""
     log_dirs = (str(settings.prediction_log_dir), str(settings.history_dir))
     job = AnalysisJob(
-        log_dirs=log_dirs, model_dir=model_dir, challenger_dir=challenger_dir, outcome_rules=settings.outcome_rules()
+        log_dirs=log_dirs,
+        model_dir=model_dir,
+        challenger_dir=challenger_dir,
+        outcome_rules=settings.outcome_rules(),
+        agreement_floor=settings.pair_agreement_floor,
     )
     runner = AnalysisRunner(job)
     watcher = AlertWatcher(
