@@ -26,11 +26,13 @@ import pandas as pd
 
 from scoring.errors import InvalidInput, Problem
 from scoring.schema import FIELDS, ID_COLUMN, TARGET_COLUMN
+from scoring.tables import MISSING_TEXT, arrow_to_frame
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_COLUMNS = len(FIELDS) + 2  # every application field, SK_ID_CURR and TARGET
-# What spreadsheets and pandas write for an empty cell; read as "missing", as a JSON null would be.
-MISSING_CELLS = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null"})
+# What spreadsheets and pandas write for an empty cell; read as "missing", as a JSON null would be. The
+# REST CSV door's list (scoring.tables), so a cell means the same through either door.
+MISSING_CELLS = frozenset(MISSING_TEXT)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -102,8 +104,6 @@ def read_parquet_table(path: Path, limits: CsvLimits) -> tuple[CsvTable, pd.Data
     that is scored (scoring.tables' Arrow rules, as the REST Parquet door reads it; TARGET set aside).
     """
     import pyarrow.parquet as pq
-
-    from scoring.tables import arrow_to_frame
 
     size = path.stat().st_size
     if size > limits.max_bytes:
