@@ -82,7 +82,7 @@ async def read_body(request: Request, limit: int, *, types: tuple[str, ...] = JS
         raise RequestRefused(415, "wrong_content_type", f"send {types[0]}, not {content_type[:60]!r}")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestRefused(413, "too_large", f"the body is {int(declared)} bytes; the limit is {limit}")
+        raise RequestRefused(413, "too_large", f"the body is {int(declared)} bytes; the limit is {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)

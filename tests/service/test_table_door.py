@@ -129,6 +129,9 @@ def test_limits_are_documented_and_a_413_says_which(model, tmp_path, frame):
     assert too_many.json()["detail"][0]["kind"] == "batch_too_large" and "at most 5" in too_many.json()["error"]
     too_big = api.post(BATCH, content=_body(frame.head(5), PARQUET) + b"\0" * 20_000, headers={"content-type": PARQUET})
     assert too_big.status_code == 413 and too_big.json()["detail"][0]["kind"] == "too_large"
+    assert "20000 bytes" in too_big.json()["error"]  # the byte limit, by its value, as /docs shows it
+    limits_text = operation["description"]
+    assert "**5 rows**" in limits_text and "**20,000 bytes**" in limits_text and "batch_too_large" in limits_text
     assert api.post(BATCH, content=_body(frame.head(5), CSV), headers={"content-type": CSV}).status_code == 200
 
 
