@@ -3,7 +3,8 @@ alert -> a retrain from the log -> the gate -> promotion -> the service restarte
 
 Everything is the real thing: the training CLI (in process, tiny settings), the service as a child
 process on a free port, `monitoring.simulate` over REST, the monitoring report's analysis, the
-promotion gate's CLI, a sqlite MLflow store in the test's folder. docs/model-lifecycle.md walks
+promotion gate's CLI, a sqlite MLflow store in the test's folder whose registry the gate and the last
+restart (`MODEL_URI=models:/credit-scoring@champion`) go through. docs/model-lifecycle.md walks
 through the same steps by hand.
 
 Sizes: the champion learns from 20,000 synthetic rows (on fewer, two trainings differ by more than
@@ -26,14 +27,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 ROWS, SEED, TRAFFIC, LATER = 20_000, 1, 2_000, 1_000
 TINY = ["--rows", str(ROWS), "--seed", str(SEED), "--folds", "2", "--threads", "1"]
-# The gate's margins for the drill, stated in its decision record. A retrain that learnt the inflated
-# bureau scale is much better on the drifted traffic but a little worse on the pre-drift population the
-# holdout is drawn from (about -0.008 AUC, +3 cost per 1,000, +0.01 gender gap in a trial run), and the
-# champion, which approves nearly everyone once the scores are inflated, has a narrow approval gap on
-# production by accident. At the default margins the gate refuses it; docs/model-lifecycle.md says why
-# the drill promotes anyway, and that a real promotion in that situation is a person's decision.
-DRILL_MARGINS = ["--auc-tolerance", "0.02", "--cost-tolerance", "10", "--gap-tolerance", "0.15"]
-DRILL_MARGINS += ["--brier-tolerance", "0.002"]
+# The one margin the drill widens, stated in the decision record with the others. The champion approves
+# nearly everyone once the bureau scores are inflated, so its approval gap between age bands on production
+# is narrow by accident (0.09); the retrain refuses the risky again and widens it to 0.19 (0.37 -> 0.40 on
+# the holdout). At the default 0.01 the gate refuses it for that; docs/model-lifecycle.md says why the
+# drill promotes anyway, and that a real promotion in that situation is a person's decision.
+DRILL_MARGINS = ["--gap-tolerance", "0.15"]
 
 
 def train(*flags: str) -> dict[str, Any]:
@@ -113,7 +112,7 @@ def test_drift_alert_retrain_gate_promote_restart(tmp_path: Path) -> None:
     assert later.ok == LATER and later.outcomes["recorded"] > 500, later.lines()
 
     # 5. the gate judges the challenger against the champion on the holdout and on the unseen rows
-    code, record = gate(tmp_path, candidate=str(tmp_path / "challenger"), log_dir=log_dir, uri=uri)
+    code, record = gate(tmp_path, candidate="models:/credit-scoring@challenger", log_dir=log_dir, uri=uri)
     checks = {c["name"]: c for c in record["checks"]}
     assert code == 0 and record["decision"] == "pass", [(n, c["champion"], c["candidate"]) for n, c in checks.items()]
     production = next(d for d in record["data"] if d["name"] == "production")
@@ -122,11 +121,15 @@ def test_drift_alert_retrain_gate_promote_restart(tmp_path: Path) -> None:
     assert cost["status"] == "pass" and cost["candidate"] < cost["champion"]  # why it is worth promoting
     promoted = json.loads((tmp_path / "model" / "metadata.json").read_text())
     assert promoted["model_version"] == challenger["model_version"] != champion["model_version"]
+    assert int(client.get_model_version_by_alias("credit-scoring", "champion").version) == 2
 
-    # 6. the service restarted on model/ serves the new version, and the log shows the change
-    server = start_test_server(run, env={"MODEL_DIR": str(tmp_path / "model")})
+    # 6. the service restarted on the champion alias serves the new version, and the log shows the change
+    registry = {"MODEL_URI": "models:/credit-scoring@champion", "MLFLOW_TRACKING_URI": uri}
+    server = start_test_server(run, env={**registry, "MODEL_CACHE_DIR": str(tmp_path / "cache")})
     try:
         assert served_version(server) == (challenger["model_version"],) * 2
+        source = httpx.get(server.url + "/api/v1/model", timeout=10).json()["source"]
+        assert (source["alias"], str(source["version"])) == ("champion", "2")
         after = simulate(server.url, n=50, scenario="bureau_inflation", seed=SEED + 2, progress=False)
     finally:
         server.stop()

@@ -18,7 +18,7 @@ def model_card(metadata: dict[str, Any], fairness: pd.DataFrame) -> str:
         "",
         f"- **Version**: `{metadata['model_version']}` (MLflow run `{metadata['mlflow']['run_id']}`, "
         f"registered as `{REGISTERED_NAME}` v{metadata['mlflow']['registered_version']}, "
-        f"alias `{metadata['mlflow'].get('alias', 'champion')}`)",
+        f"alias `{metadata['mlflow'].get('alias', 'champion')}` at registration; a promotion moves `champion`)",
         f"- **Trained**: {metadata['trained_at']} on {metadata['data']['rows']:,} rows of {metadata['data']['source']}"
         f" (fingerprint `{metadata['data']['fingerprint']}`)",
         *production_lines(metadata["data"].get("production")),
