@@ -3,7 +3,8 @@
     python scripts/example_decision_record.py [--rows 60000] [--seed 1]      (make decision-record)
 
 The committed `model/` is the champion. The candidate is trained here by `python -m scoring.train` on
-fewer rows (a temporary folder and MLflow store), the way a team would try a cheaper model. A production
+fewer rows into a temporary MLflow store, registered as `credit-scoring@challenger`, the way a team would
+try a cheaper model; the gate takes it by that registry URI. A production
 log of 4,000 applications scored by the champion, with the outcomes of the approved ones, is written
 beside it by the service's own log and outcome writers. The gate then runs with --check-only, and the
 record it wrote is copied into docs/examples/ (nothing else is changed: `model/` stays as committed).
@@ -12,6 +13,7 @@ record it wrote is copied into docs/examples/ (nothing else is changed: `model/`
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -76,12 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="decision-record-") as tmp:
         work = Path(tmp)
         train = [sys.executable, "-m", "scoring.train", "--rows", str(args.rows), "--folds", "2", "--threads", "1"]
-        train += ["--seed", str(args.seed), "--model-dir", str(work / "candidate")]
-        train += ["--tracking-uri", f"sqlite:///{work / 'mlflow.db'}"]
+        store = f"sqlite:///{work / 'mlflow.db'}"
+        train += ["--seed", str(args.seed), "--alias", "challenger", "--no-export", "--tracking-uri", store]
         subprocess.run(train, cwd=ROOT, check=True)  # noqa: S603
         write_production_log(work / "log", ROOT / "model", rows=PRODUCTION_ROWS, seed=args.seed + 100)
         gate = [sys.executable, "-m", "scoring.promote", "--champion", str(ROOT / "model")]
-        gate += ["--candidate", str(work / "candidate"), "--log", str(work / "log")]
+        gate += ["--candidate", "models:/credit-scoring@challenger", "--tracking-uri", store]
+        gate += ["--log", str(work / "log")]
         gate += ["--records", str(work / "records"), "--check-only"]
         code = subprocess.run(gate, cwd=ROOT, check=False).returncode  # noqa: S603
         if code not in (0, 1):
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         for suffix in (".md", ".json"):
             (written,) = (work / "records").glob(f"*{suffix}")
             text = written.read_text(encoding="utf-8").replace(str(work), "<tmp>").replace(str(ROOT), ".")
+            text = re.sub(r"/[\w/.-]*/promote-[\w]+", "<gate cache>", text)  # where the gate downloaded the version
             (EXAMPLES / f"decision-record{suffix}").write_text(text, encoding="utf-8")
     print(f"wrote {EXAMPLES.relative_to(ROOT)}/decision-record.md and .json (gate exit code {code})")
     return 0
