@@ -44,6 +44,7 @@ from service.readiness import Readiness
 from service.scoring import ScoringService
 from service.security import secure_app, server_options
 from service.settings import Settings
+from service.shadow import ShadowScorer
 from service.timing import ArrivalClock
 from service.ui.assembly import build_blocks, mount_ui, speed_up_gradio_calls
 from service.ui.roles import show_tabs_by_role
@@ -65,7 +66,7 @@ def build_app(settings: Settings) -> FastAPI:
     model = _load_model(settings.model_uri, settings, role="model")
     challenger = _load_model(settings.challenger_uri, settings, role="challenger") if settings.challenger_uri else None
     prediction_log, hub = _open_prediction_log(settings)
-    service = _scoring_service(settings, model, prediction_log)
+    service = _scoring_service(settings, model, prediction_log, challenger=challenger)
     monitoring = _start_monitoring(
         settings,
         service,
@@ -102,7 +103,7 @@ def build_app(settings: Settings) -> FastAPI:
     )
     reveal = show_tabs_by_role(blocks, analyst_tabs, token)
     janitor = GradioSessionJanitor(blocks, gauges=service.metrics.gauges)
-    api.router.lifespan_context = _lifespan(janitor, monitoring, hub, prediction_log)
+    api.router.lifespan_context = _lifespan(janitor, monitoring, hub, prediction_log, shadow=service.shadow)
     app = mount_ui(api, blocks, token, max_file_size=settings.max_upload_bytes)
     speed_up_gradio_calls(settings, blocks, app, gauges=service.metrics.gauges)
     secure_app(
@@ -136,11 +137,19 @@ def _open_prediction_log(settings: Settings) -> tuple[PredictionLog, HubSync]:
     return prediction_log, hub
 
 
-def _scoring_service(settings: Settings, model: ScoringModel, prediction_log: PredictionLog) -> ScoringService:
+def _scoring_service(
+    settings: Settings, model: ScoringModel, prediction_log: PredictionLog, *, challenger: ScoringModel | None
+) -> ScoringService:
+    """The one scoring path; with a challenger, its shadow worker (no queue and no thread without one)."""
+    metrics = Metrics()
+    shadow = None
+    if challenger is not None:
+        shadow = ShadowScorer(challenger, prediction_log, metrics, max_queue=settings.shadow_queue)
     return ScoringService(
         Scorer(model),
         prediction_log,
-        Metrics(),
+        metrics,
+        shadow=shadow,
         id_salt=settings.log_id_salt.get_secret_value() if settings.log_id_salt else None,
         refuse_when_unlogged=settings.log_write_policy == "refuse",
         extra_latency_s=settings.debug_extra_latency_ms / 1000,
@@ -202,9 +211,18 @@ def _notifier(settings: Settings) -> WebhookNotifier | None:
 
 
 def _lifespan(
-    janitor: GradioSessionJanitor, monitoring: Monitoring, hub: HubSync, prediction_log: PredictionLog
+    janitor: GradioSessionJanitor,
+    monitoring: Monitoring,
+    hub: HubSync,
+    prediction_log: PredictionLog,
+    *,
+    shadow: ShadowScorer | None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Start the session sweep and the Hub sync with the server; on shutdown stop everything and push once more.
+
+    Every answered request's row is written before its answer, so nothing of the champion is in
+    flight at shutdown; the challenger's queue gets 2 s to drain (what is left is dropped, counted)
+    before the final push, which then carries the shadow rows too.
 
     The sync restores the monitoring window's history in the background, then starts pushing: the
     service answers (and scores) while the history loads.
@@ -219,6 +237,8 @@ def _lifespan(
         await janitor.stop()
         monitoring.watcher.stop()
         monitoring.runner.close()
+        if shadow is not None:
+            shadow.close(timeout=2)
         hub.stop(push=True, timeout=8)  # well inside a container's 10 s stop grace period
         prediction_log.close()
 

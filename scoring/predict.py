@@ -37,6 +37,7 @@ class Score:
     inputs: dict[str, Any]  # validated fields, as scored (what the log stores)
     client_ref: str | None = None
     factors: list[Factor] | None = None
+    features: np.ndarray | None = None  # the model-matrix row scored (a view): what a challenger scores too
 
     def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -82,6 +83,7 @@ class FrameScores:
     model_version: str
     threshold: float
     inference_ms: float
+    features: np.ndarray | None = None  # the model matrix of the scored rows, aligned with indices
 
 
 class Scorer:
@@ -171,6 +173,7 @@ class Scorer:
             inputs=clean,
             client_ref=client_ref,
             factors=self._factors(raw[0], features[0]) if explain else None,
+            features=features[0],
         )
 
     def score_batch(self, payloads: Sequence[Any], *, explain: bool = False) -> BatchResult:
@@ -197,6 +200,7 @@ class Scorer:
                 inputs=clean,
                 client_ref=checked.client_refs[row],
                 factors=self._factors(checked.raw[row], features[row]) if explain else None,
+                features=features[row],
             )
         return result
 
@@ -207,10 +211,11 @@ class Scorer:
         objects (see scoring.columnar), without building a Python object per row.
         """
         checked = validate_frame(frame)
-        probabilities = np.empty(0)
+        probabilities, features = np.empty(0), None
         started = time.perf_counter()
         if len(checked.indices):
-            probabilities = np.asarray(self.model.predict(build_features(checked.raw)), dtype=np.float64)
+            features = build_features(checked.raw)
+            probabilities = np.asarray(self.model.predict(features), dtype=np.float64)
         inference_ms = (time.perf_counter() - started) * 1000
         warnings = self._frame_warnings(frame, checked.raw, checked.indices)
         return FrameScores(
@@ -225,4 +230,5 @@ class Scorer:
             model_version=self.model.version,
             threshold=self.model.threshold,
             inference_ms=inference_ms,
+            features=features,
         )

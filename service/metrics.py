@@ -61,6 +61,12 @@ class Metrics:
             ["door"],
             registry=self.registry,
         )
+        self._shadow = Counter(
+            "scoring_shadow_rows_total",
+            "Predictions handed to the shadow challenger: scored, dropped (queue full, shutdown) or failed.",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.gauges: dict[str, float] = {}
         self.registry.register(_Gauges(self.gauges))
         ProcessCollector(registry=self.registry)
@@ -85,6 +91,10 @@ class Metrics:
 
     def count_error(self, channel: str, kind: str) -> None:
         self._child(self._errors, channel, kind).inc()
+
+    def count_shadow(self, outcome: str, rows: int = 1) -> None:
+        """Rows the challenger scored, dropped or failed on (service/shadow.py); never a request's error."""
+        self._child(self._shadow, outcome).inc(rows)
 
     def count_unauthenticated(self, door: str) -> None:
         """A request refused for a missing or wrong secret (its log row is sampled, this count is not)."""

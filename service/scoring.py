@@ -22,6 +22,7 @@ from scoring.errors import InvalidInput, Problem, ServiceUnavailable
 from scoring.model import ScoringModel
 from scoring.predict import Score, Scorer
 from service.metrics import Metrics
+from service.shadow import ShadowJob, ShadowScorer
 from service.table_result import TableResult
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 class RowSink(Protocol):
     def append(self, row: dict[str, Any]) -> None: ...
     def append_many(self, rows: Sequence[dict[str, Any]]) -> None: ...
-    def append_table(self, table: ScoredTable, *, started: float, salt: str | None = None) -> None: ...
+    def append_table(self, table: ScoredTable, *, started: float, salt: str | None = None) -> str | None: ...
 
 
 @dataclass
@@ -41,6 +42,8 @@ class ScoringService:
     id_salt: str | None = None
     refuse_when_unlogged: bool = True
     extra_latency_s: float = 0.0  # DEBUG_EXTRA_LATENCY_MS: the alerting drill's injected slowness
+    # CHALLENGER_URI: every logged prediction is queued for it after its row is written (service/shadow.py)
+    shadow: ShadowScorer | None = None
     log_failures: int = 0
 
     @property
@@ -106,6 +109,8 @@ class ScoringService:
             time.sleep(self.extra_latency_s)
         row = self._row(score, request_id=request_id, channel=channel, started=started)
         self._write([row], channel)
+        if self.shadow is not None and score.features is not None:
+            self.shadow.submit(ShadowJob([request_id], [row["ts"]], channel, [score.features]))
         self.metrics.observe_latency(channel, row["latency_ms"])
         self.metrics.count_prediction(channel, score.decision)
         return {"request_id": request_id, **score.public()}
@@ -164,6 +169,9 @@ class ScoringService:
             results.append({"index": index, "status": "ok", "request_id": request_id, **score.public()})
         self._write_rejections(rejections, channel)  # one write for the batch's refused rows too
         self._write(rows, channel)  # one write: the whole batch is logged or none of it is acknowledged
+        if self.shadow is not None and rows:
+            features = [result.scores[i].features for i in range(len(payloads)) if i in result.scores]
+            self._shadow(rows, channel, features)
         for row in rows:
             self.metrics.count_prediction(channel, row["decision"])
         self.metrics.observe_latency(channel, (time.perf_counter() - started) * 1000)
@@ -246,12 +254,23 @@ class ScoringService:
             inference_ms=per_row_ms,
             warnings={int(np.searchsorted(scores.indices, i)): texts for i, texts in scores.warnings.items()},
         )
-        self._guarded(lambda: self.sink.append_table(table, started=started, salt=self.id_salt), channel)
+        stamp: list[str | None] = []  # the rows' one ts, for their shadow rows
+        self._guarded(lambda: stamp.append(self.sink.append_table(table, started=started, salt=self.id_salt)), channel)
+        if self.shadow is not None and stamp and stamp[0] and scores.features is not None:
+            ids = [result.request_id(i) for i in scores.indices.tolist()]
+            self.shadow.submit(ShadowJob(ids, [stamp[0]] * len(ids), channel, scores.features))
         refusals = int(np.count_nonzero(scores.decisions == "refuse"))
         self.metrics.count_prediction(channel, "refuse", refusals)
         self.metrics.count_prediction(channel, "approve", len(table) - refusals)
         self.metrics.observe_latency(channel, (time.perf_counter() - started) * 1000)
         return result
+
+    def _shadow(self, rows: list[dict[str, Any]], channel: str, features: Any) -> None:
+        """Queue logged rows for the challenger (never blocks; a full queue drops them, counted)."""
+        if self.shadow is None:
+            return
+        ids, stamps = [r["request_id"] for r in rows], [r["ts"] for r in rows]
+        self.shadow.submit(ShadowJob(ids, stamps, channel, features))
 
     def reject(
         self,

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     # are downloaded once into MODEL_CACHE_DIR (scoring/registry.py).
     model_uri: str = Field("model", validation_alias=AliasChoices("model_uri", "model_dir"), min_length=1)
     challenger_uri: str | None = None
+    shadow_queue: int = Field(256, ge=1)  # jobs (a request or a batch) waiting for the challenger; then dropped
     model_cache_dir: Path = Path("data/models")
     api_token: SecretStr | None = None  # the scoring role: form, REST, Gradio API, MCP
     analyst_token: SecretStr | None = None  # the analyst role: also Monitoring, Production data, outcomes

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,7 +37,9 @@ from scoring.schema import CATEGORICAL as CATEGORICAL_COLUMNS
 from scoring.schema import FIELDS, RAW_COLUMNS
 
 logger = logging.getLogger(__name__)
-WINDOWED_KINDS = ("prediction", "rejection")  # outcomes are read whole by `read_outcomes`, never by window
+WINDOWED_KINDS = ("prediction", "rejection", "shadow")  # outcomes are read whole by `read_outcomes`
+# What `read_log` joins onto each prediction from its shadow row (NaN where the challenger left none).
+CHALLENGER_COLUMNS = ("challenger_probability", "challenger_decision", "challenger_version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,9 @@ def read_log(
 ) -> LogData:
     """Read the live folder and the history folder(s) into typed frames, rows with start <= ts < end.
 
+    Each prediction carries its challenger's score from the shadow rows (`CHALLENGER_COLUMNS`:
+    probability float, decision and version strings; NaN where no challenger scored it).
+
     A shard found under the same relative path in several folders (pushed, then pulled back as
     history) is read once, from its longest copy, so history never duplicates live rows. JSON Lines
     shards and compacted Parquet files read into the same types; a shard that a compacted file
@@ -120,7 +126,10 @@ def read_log(
             parsed[kind].append(cache.parse(path, schemas[kind]))
     everything = [e for entries in parsed.values() for e in entries]
     return LogData(
-        predictions=_prediction_frame(_window(parsed["prediction"], schemas["prediction"], start, end)),
+        predictions=_with_challenger(
+            _prediction_frame(_window(parsed["prediction"], schemas["prediction"], start, end)),
+            _window(parsed["shadow"], schemas["shadow"], start, end),
+        ),
         rejections=_rejection_frame(_window(parsed["rejection"], schemas["rejection"], start, end)),
         torn_lines=sum(e.torn for e in everything),
         bad_lines=sum(e.bad for e in everything),
@@ -289,6 +298,21 @@ def _prediction_frame(table: pa.Table) -> pd.DataFrame:
     frame["channel"] = _categorical(frame["channel"], CHANNELS)
     for name in CATEGORICAL_COLUMNS:
         frame[name] = _categorical(frame[name], FIELDS[name].categories)
+    return frame
+
+
+def _with_challenger(frame: pd.DataFrame, shadow: pa.Table) -> pd.DataFrame:
+    """The predictions with their challenger columns, joined on request_id (a row's last shadow wins)."""
+    lookup = (
+        shadow.select(["request_id", *CHALLENGER_COLUMNS])
+        .to_pandas()
+        .drop_duplicates("request_id", keep="last")
+        .set_index("request_id")
+    )
+    text = pd.StringDtype(na_value=np.nan)
+    for name in CHALLENGER_COLUMNS:
+        values = frame["request_id"].map(lookup[name])
+        frame[name] = values.astype("float64" if name == "challenger_probability" else text)
     return frame
 
 

@@ -26,8 +26,9 @@ CHANNELS: tuple[str, ...] = get_args(Channel)
 Decision = Literal["approve", "refuse"]
 # row kind -> file prefix. Outcomes (what happened to a scored loan, `monitoring.outcomes`) are shards
 # of their own beside the predictions: same folders, same writer, same Hub sync, compaction, retention
-# and erasure.
-KINDS = {"prediction": "predictions", "rejection": "rejections", "outcome": "outcomes"}
+# and erasure. Shadow rows are the challenger's score of a logged prediction (service/shadow.py),
+# keyed by its request_id and stamped with its ts: `read_log` joins them onto the predictions.
+KINDS = {"prediction": "predictions", "rejection": "rejections", "outcome": "outcomes", "shadow": "shadow"}
 OutcomeStatus = Literal["recorded", "conflict"]  # "conflict": kept as the audit trail, never analysed
 SHARD_GLOB = "date=*/*.jsonl"  # the shards the writer appends to (and the sync pushes)
 COMPACT_GLOB = "date=*/*.parquet"  # one compacted file per day and kind (monitoring.log.compaction)
@@ -196,6 +197,31 @@ def build_outcome_row(
     }
 
 
+def build_shadow_row(
+    *,
+    request_id: str,
+    ts: str,
+    channel: Channel,
+    challenger_version: str,
+    challenger_probability: float,
+    challenger_decision: Decision,
+    challenger_ms: float,
+) -> dict[str, Any]:
+    """The challenger's score of the prediction `request_id`, under that prediction's `ts` (so it falls
+    in the same day partition and analysis window). No inputs: they are in the prediction row."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "shadow",
+        "request_id": str(request_id),
+        "ts": ts,
+        "channel": channel,
+        "challenger_version": str(challenger_version),
+        "challenger_probability": float(challenger_probability),
+        "challenger_decision": challenger_decision,
+        "challenger_ms": round(float(challenger_ms), 3),
+    }
+
+
 # ------------------------------------------------------------------------------------------- layout
 
 
@@ -244,7 +270,7 @@ _META_STRINGS = ("kind", "request_id", "channel", "model_version", "client_ref",
 
 
 def file_schema(kind: str, *, tolerant: bool = False) -> pa.Schema:
-    """The typed schema of a shard of `kind` ("prediction", "rejection" or "outcome"), as Arrow.
+    """The typed schema of a shard of `kind` ("prediction", "rejection", "outcome" or "shadow"), as Arrow.
 
     The dataset card declares it (so `datasets` never infers a column that happens to be all null
     in the first file as type null), and the reader parses with it. `tolerant` reads int kinds as
@@ -270,6 +296,17 @@ def file_schema(kind: str, *, tolerant: bool = False) -> pa.Schema:
                 *[pa.field(n, pa.string()) for n in strings],
                 pa.field("defaulted", pa.bool_()),
                 pa.field("prediction_ts", TS_TYPE),
+            ]
+        )
+    if kind == "shadow":
+        strings = ("kind", "request_id", "channel", "challenger_version", "challenger_decision")
+        return pa.schema(
+            [
+                pa.field("ts", TS_TYPE),
+                pa.field("schema_version", pa.int64()),
+                *[pa.field(n, pa.string()) for n in strings],
+                pa.field("challenger_probability", pa.float64()),
+                pa.field("challenger_ms", pa.float64()),
             ]
         )
     integer = pa.float64() if tolerant else pa.int64()

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from monitoring.log.parquet import row_count
-from monitoring.log.records import SHARD_GLOB, format_ts, is_compacted, shard_paths
+from monitoring.log.records import SHARD_GLOB, format_ts, is_compacted, shard_kind, shard_paths
 from monitoring.sync.ledger import PushState
 
 
@@ -106,7 +106,10 @@ def log_summary(
     roots = [directory] + ([Path(history_dir)] if history_dir else [])
     shards = [ShardInfo(str(p), counter.count(p), p.stat().st_size) for p in shard_paths(roots).values()]
     return LogSummary(
-        latest=_latest_rows(shard_paths([directory], globs=(SHARD_GLOB,)).values(), latest),
+        # a shadow row restates a prediction's request id and ts: not a request of its own
+        latest=_latest_rows(
+            [p for p in shard_paths([directory], globs=(SHARD_GLOB,)).values() if shard_kind(p) != "shadow"], latest
+        ),
         shards=sorted(shards, key=lambda s: s.path),
         total_bytes=sum(s.bytes for s in shards),
         last_push_at=state.last_push_at,

@@ -104,17 +104,19 @@ class PredictionLog:
         with self.lock:
             self._write(kind, day, data, len(rows))
 
-    def append_table(self, table: ScoredTable, *, started: float, salt: str | None = None) -> None:
+    def append_table(self, table: ScoredTable, *, started: float, salt: str | None = None) -> str | None:
         """Write a scored table's prediction rows with a single write, all or none (see monitoring.log.bulk).
 
         The rows are encoded column by column outside the lock; they share one timestamp, so one day.
+        Returns that `ts` (what their shadow rows carry), None for an empty table.
         """
         if not len(table):
-            return
+            return None
         now = datetime.now(UTC)
         data = prediction_lines(table, started=started, salt=salt, now=now)
         with self.lock:
             self._write("prediction", format_ts(now)[:10], data, len(table))
+        return format_ts(now)
 
     def _write(self, kind: str, day: str, data: bytes, count: int) -> None:
         try:

@@ -102,6 +102,14 @@ the prediction's keyed hash (so erasure finds it); `defaulted` is the outcome, `
 was known, `prediction_ts` when the loan was scored. `status` is `recorded` for the outcome in force
 and `conflict` for a later, different answer that was refused and kept as the audit trail.
 
+## Shadow rows
+
+`date=YYYY-MM-DD/shadow-...jsonl`, only while a challenger model is configured: the challenger's
+score of a logged prediction, computed after the answer was given (it never decided anything).
+`request_id` and `ts` are the prediction's; `challenger_probability`, `challenger_decision` and
+`challenger_version` are the challenger's, `challenger_ms` its model time per row. No inputs (they
+are in the prediction row); erased with the prediction they belong to.
+
 ## Loading
 
 ```python

@@ -15,7 +15,7 @@ import orjson
 import pandas as pd
 import pytest
 
-from monitoring.log.reader import ReadCache, read_log
+from monitoring.log.reader import CHALLENGER_COLUMNS, ReadCache, read_log
 from monitoring.log.records import CHANNELS, build_prediction_row, hash_client_id
 from monitoring.log.writer import PredictionLog
 from scoring.errors import LogWriteError
@@ -38,7 +38,8 @@ def test_n_appends_give_n_typed_rows(tmp_path: Path, prediction_row: RowFactory)
     data = read_log([tmp_path])
     frame = data.predictions
     assert len(frame) == 60 and data.torn_lines == 0 and data.bad_lines == 0 and data.files == 1
-    assert set(frame.columns) == set(rows[0])  # exactly the written keys: nothing lost, nothing invented
+    # exactly the written keys (nothing lost, nothing invented) and the challenger's, joined from shadow rows
+    assert set(frame.columns) == set(rows[0]) | set(CHALLENGER_COLUMNS)
     assert str(frame["ts"].dtype) == "datetime64[us, UTC]" and frame["ts"].is_monotonic_increasing
     for name in RAW_COLUMNS:
         kind = FIELDS[name].kind
@@ -79,7 +80,7 @@ def test_omitted_fields_still_give_all_columns(tmp_path: Path) -> None:
     )
     log.append({k: v for k, v in row.items() if v is not None})
     frame = read_log([tmp_path]).predictions
-    assert set(frame.columns) == set(row) and len(frame) == 1  # the absent inputs come back as columns
+    assert set(frame.columns) == set(row) | set(CHALLENGER_COLUMNS) and len(frame) == 1  # absent inputs: columns
     assert frame.loc[0, "CNT_CHILDREN"] == 2 and pd.isna(frame.loc[0, "AMT_ANNUITY"])
     assert isinstance(frame["NAME_CONTRACT_TYPE"].dtype, pd.CategoricalDtype)
 
