@@ -9,17 +9,20 @@ Measured on `/gradio_api/run/predict` and `/gradio_api/call/predict` (docs/optim
 2. After every queued event the queue rebuilds its monitoring-dashboard summary (a pandas groupby) in
    a worker thread; the dashboard is off here. `skip_analytics_summary` stops the rebuild and the hop.
 3. Every Gradio API route depends on `login_check`, a plain `def` that FastAPI runs in its thread pool.
-   `inline_login_check` puts an async twin in its place with FastAPI's documented `dependency_overrides`.
+   `inline_login_check` puts an async twin in its place in the routes' dependency trees, once.
 
-1 and 2 reach into Gradio internals (the version is pinned in requirements.txt). Each hook first checks
-that what it replaces is still there and, for 1, that a lazy session of the real Blocks is
+The call + SSE route's own waits (the queue's 1 ms poll, three writes per event stream) are in
+`service/ui/fastcall.py`; `apply` installs all five.
+
+1, 2 and 3 reach into Gradio and FastAPI internals (both pinned in requirements.txt). Each hook first
+checks that what it replaces is still there and, for 1, that a lazy session of the real Blocks is
 indistinguishable from Gradio's own; if not, it logs a warning and leaves Gradio as it is (slower, never
-wrong). `/metrics` shows `gradio_fast_path` (1 = all three on) and `tests/service/test_fastpath.py`
+wrong). `/metrics` shows `gradio_fast_path` (1 = all five on) and `tests/service/test_fastpath.py`
 fails when an upgrade moves any of them.
 """
 
-# No `from __future__ import annotations` here: FastAPI re-reads the login twin's signature on every
-# request (dependency_overrides), and string annotations would be evaluated each time.
+# No `from __future__ import annotations` here: FastAPI reads the login twin's signature to build its
+# dependency, and real annotations need no resolving against this module's globals.
 import inspect
 import logging
 import os
@@ -30,10 +33,14 @@ from typing import Any
 import gradio as gr
 import orjson
 from fastapi import Depends, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
 from gradio import queueing
 from gradio.components.api_component import Api
 from gradio.state_holder import SessionState
+
+from service.ui import fastcall
 
 log = logging.getLogger("service.fastpath")
 
@@ -191,7 +198,9 @@ def inline_login_check(gradio_app: FastAPI) -> bool:
     """Run Gradio's `login_check` dependency on the event loop instead of FastAPI's thread pool.
 
     The twin calls the very same function and keeps its dependency on Gradio's `get_current_user`, so
-    a missing or wrong login is refused exactly as before.
+    a missing or wrong login is refused exactly as before. It is put in place once, in the routes'
+    dependency trees (`_swap`): FastAPI's `dependency_overrides` would do the same, but rebuild every
+    sub-dependency of every request with `inspect.signature` (~0.1-0.3 ms per Gradio request here).
     """
     route = next((r for r in _api_routes(gradio_app.routes) if r.path == "/gradio_api/login_check"), None)
     users = [d.call for d in getattr(getattr(route, "dependant", None), "dependencies", ())]
@@ -203,8 +212,50 @@ def inline_login_check(gradio_app: FastAPI) -> bool:
     async def login_check(user: str | None = Depends(current_user)) -> None:
         return check(user)
 
-    gradio_app.dependency_overrides[check] = login_check
+    for api_route in _api_routes(gradio_app.routes):  # what FastAPI builds a route's dependencies from
+        api_route.dependencies = [Depends(login_check) if d.dependency is check else d for d in api_route.dependencies]
+    trees = list(_dependency_trees(gradio_app.routes))
+    swapped = sum(_swap(tree, check, login_check) for tree in trees)
+    if not swapped or any(_calls(tree, check) for tree in trees):
+        log.warning("Gradio's login_check moved: some Gradio routes still run it in FastAPI's thread pool")
+        return False
     return True
+
+
+def _dependency_trees(routes: list[Any]) -> Iterator[Dependant]:
+    """Every dependency tree FastAPI solves for these routes: each route's own and, for included routers,
+    the one of each effective route (prefix and router dependencies merged) that serves the requests."""
+    for route in routes:
+        if isinstance(getattr(route, "dependant", None), Dependant):
+            yield route.dependant
+        if hasattr(route, "effective_route_contexts"):  # fastapi.routing._IncludedRouter
+            yield from (c.dependant for c in route.effective_route_contexts() if isinstance(c.dependant, Dependant))
+            yield from _dependency_trees(route.original_router.routes)
+
+
+def _swap(tree: Dependant, old: Callable[..., Any], new: Callable[..., Any]) -> int:
+    """Replace, in place, each sub-dependency of `tree` that calls `old` by one calling `new`; how many."""
+    swapped = 0
+    for i, sub in enumerate(tree.dependencies):
+        if sub.call is old:
+            tree.dependencies[i] = get_dependant(
+                path=sub.path or "",
+                call=new,
+                name=sub.name,
+                own_oauth_scopes=sub.own_oauth_scopes,
+                parent_oauth_scopes=sub.parent_oauth_scopes,
+                use_cache=sub.use_cache,
+                scope=sub.scope,
+                concurrency=sub.concurrency,
+            )
+            swapped += 1
+        else:
+            swapped += _swap(sub, old, new)
+    return swapped
+
+
+def _calls(tree: Dependant, fn: Callable[..., Any]) -> bool:
+    return any(sub.call is fn or _calls(sub, fn) for sub in tree.dependencies)
 
 
 def gradio_app_of(app: FastAPI) -> FastAPI:
@@ -219,9 +270,11 @@ def undo() -> None:
 
 
 def apply(blocks: gr.Blocks, app: FastAPI) -> dict[str, bool]:
-    """All three, on the Blocks that `gr.mount_gradio_app` mounted in `app`; says which are on."""
+    """All of them (and fastcall.py's), on the Blocks `gr.mount_gradio_app` mounted in `app`; says which are on."""
     return {
         "lazy_sessions": lazy_sessions(blocks),
         "skip_analytics_summary": skip_analytics_summary(blocks),
         "inline_login_check": inline_login_check(gradio_app_of(app)),
+        "wake_driven_queue": fastcall.wake_driven_queue(blocks._queue),
+        "event_stream_writes": fastcall.fewer_stream_writes(app),
     }

@@ -72,7 +72,10 @@ def test_every_hook_finds_what_it_replaces(restore_gradio):
     blocks, app = _mount()
     assert fastpath.matches_gradio(blocks), "a lazy SessionState no longer matches Gradio's own: see the docstring"
     on = fastpath.apply(blocks, app)
-    assert on == {"lazy_sessions": True, "skip_analytics_summary": True, "inline_login_check": True}
+    assert on == dict.fromkeys(
+        ("lazy_sessions", "skip_analytics_summary", "inline_login_check", "wake_driven_queue", "event_stream_writes"),
+        True,
+    )
     assert SessionState(blocks).config_values.computed() == 0
 
 
@@ -122,7 +125,10 @@ def test_the_inline_login_check_still_refuses_a_missing_login(restore_gradio):
     blocks, app = _mount(auth=("user", "secret"))
     assert fastpath.apply(blocks, app)["inline_login_check"]
     gradio_app = fastpath.gradio_app_of(app)
-    assert len(gradio_app.dependency_overrides) == 1
+    assert not gradio_app.dependency_overrides  # put in place once, not rebuilt on every request
+    trees = list(fastpath._dependency_trees(gradio_app.routes))
+    login = next(r for r in fastpath._api_routes(gradio_app.routes) if r.path == "/gradio_api/login_check").endpoint
+    assert not any(fastpath._calls(tree, login) for tree in trees)
     body = {"data": [APPLICATION, False]}
     with TestClient(app) as client:
         assert client.post("/gradio_api/run/predict", json=body).status_code == 401
