@@ -45,9 +45,11 @@ def loop_source_digest() -> str:
     return hashlib.sha256(inspect.getsource(queueing.Queue.start_processing).encode()).hexdigest()
 
 
-async def _start_processing(queue: Any, wake: asyncio.Event) -> None:
+async def _start_processing(queue: Any) -> None:
     # Gradio 6.31's Queue.start_processing, statement for statement, its three 1 ms sleeps replaced by
-    # `_idle`; the digest check above keeps it in step with the installed Gradio.
+    # `_idle`; the digest check above keeps it in step with the installed Gradio. The event belongs to
+    # this loop (an app served twice, as tests do, starts the queue once per event loop).
+    queue._fast_wake = wake = asyncio.Event()
     try:
         while not queue.stopped:
             wake.clear()  # cleared before looking, so a push from here on is never missed
@@ -86,14 +88,15 @@ async def _idle(wake: asyncio.Event) -> None:
             await wake.wait()
 
 
-def _waking(fn: Callable[..., Awaitable[Any]], wake: asyncio.Event) -> Callable[..., Awaitable[Any]]:
-    """`fn` (the queue's push or process_events), setting `wake` once it is done, however it ends."""
+def _waking(fn: Callable[..., Awaitable[Any]], queue: Any) -> Callable[..., Awaitable[Any]]:
+    """`fn` (the queue's push or process_events), waking the queue's loop once it is done, however it ends."""
 
     async def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return await fn(*args, **kwargs)
         finally:
-            wake.set()
+            if queue._fast_wake is not None:
+                queue._fast_wake.set()
 
     return wrapped
 
@@ -110,10 +113,10 @@ def wake_driven_queue(queue: Any) -> bool:
     if not same or not all(hasattr(queue, name) for name in needed) or queue.active_jobs:
         log.warning("Gradio's queue loop changed: it still polls every millisecond")
         return False
-    wake = asyncio.Event()
-    queue.push = _waking(queue.push, wake)
-    queue.process_events = _waking(queue.process_events, wake)
-    queue.start_processing = lambda: _start_processing(queue, wake)
+    queue._fast_wake = None
+    queue.push = _waking(queue.push, queue)
+    queue.process_events = _waking(queue.process_events, queue)
+    queue.start_processing = lambda: _start_processing(queue)
     queue._wake_driven = True
     return True
 

@@ -42,13 +42,15 @@ def test_call_and_stream_answer_through_the_woken_queue_and_its_two_writes():
     blocks, app = _mounted()
     assert fastcall.wake_driven_queue(blocks._queue)
     assert fastcall.fewer_stream_writes(app)
-    with TestClient(app) as client:
-        for n in range(4):  # the queue goes idle between calls: each one must wake it
-            event = client.post("/gradio_api/call/predict", json={"data": [{**APPLICATION, "n": n}, False]}).json()
-            answer = client.get(f"/gradio_api/call/predict/{event['event_id']}")
-            assert answer.status_code == 200
-            assert answer.headers["content-type"].startswith("text/event-stream")
-            assert answer.text.startswith("event: complete\ndata: ") and f'"n": {n}' in answer.text
+    for _ in range(2):  # served twice, on two event loops, as in-process tests do
+        with TestClient(app) as client:
+            for n in range(4):  # the queue goes idle between calls: each one must wake it
+                body = {"data": [{**APPLICATION, "n": n}, False]}
+                event = client.post("/gradio_api/call/predict", json=body).json()
+                answer = client.get(f"/gradio_api/call/predict/{event['event_id']}")
+                assert answer.status_code == 200
+                assert answer.headers["content-type"].startswith("text/event-stream")
+                assert answer.text.startswith("event: complete\ndata: ") and f'"n": {n}' in answer.text
     assert blocks._queue._wake_driven
 
 
