@@ -66,6 +66,24 @@ def gate(tmp: Path, *, candidate: str, log_dir: Path, uri: str) -> tuple[int, di
     return code, json.loads(record.read_text(encoding="utf-8"))
 
 
+def assert_shadowed(log_dir: Path, challenger_dir: Path, *, version: str) -> None:
+    """The shadow rows carry the challenger's own probabilities (offline re-score, 1e-9) and version,
+    for (nearly) every request served while it was configured, and for none before."""
+    import numpy as np
+
+    from monitoring.log.reader import read_log
+    from scoring.features import build_features, encode_frame
+    from scoring.model import load_model
+
+    logged = read_log([log_dir]).predictions
+    first, later = logged.iloc[:TRAFFIC], logged.iloc[TRAFFIC:]
+    assert first["challenger_version"].isna().all()
+    scored = later[later["challenger_version"].notna()]
+    assert len(scored) >= 0.9 * LATER and set(scored["challenger_version"]) == {version}  # drops are allowed, counted
+    offline = load_model(challenger_dir).predict(build_features(encode_frame(scored)))
+    np.testing.assert_allclose(scored["challenger_probability"].to_numpy(float), offline, rtol=0, atol=1e-9)
+
+
 def test_drift_alert_retrain_gate_promote_restart(tmp_path: Path) -> None:
     from mlflow import MlflowClient
 
@@ -101,15 +119,19 @@ def test_drift_alert_retrain_gate_promote_restart(tmp_path: Path) -> None:
     assert challenger["data"]["production"]["production_rows"] == traffic.outcomes["recorded"]
     assert json.loads((tmp_path / "model" / "metadata.json").read_text())["model_version"] == champion["model_version"]
 
-    # 4. more drifted traffic, and its outcomes: labelled rows the challenger never learnt from
-    server = start_test_server(run, env={"MODEL_DIR": str(tmp_path / "model")})
+    # 4. the challenger in shadow on more drifted traffic, then its outcomes: rows it never learnt from
+    shadow = {"CHALLENGER_URI": "models:/credit-scoring@challenger", "MLFLOW_TRACKING_URI": uri}
+    server = start_test_server(
+        run, env={"MODEL_DIR": str(tmp_path / "model"), "MODEL_CACHE_DIR": str(tmp_path / "cache"), **shadow}
+    )
     try:
         later = simulate(
             server.url, n=LATER, scenario="bureau_inflation", seed=SEED + 1, progress=False, outcomes_after=0
         )
     finally:
-        server.stop()
+        server.stop()  # the shadow queue drains before the process ends
     assert later.ok == LATER and later.outcomes["recorded"] > 500, later.lines()
+    assert_shadowed(log_dir, tmp_path / "challenger", version=challenger["model_version"])
 
     # 5. the gate judges the challenger against the champion on the holdout and on the unseen rows
     code, record = gate(tmp_path, candidate="models:/credit-scoring@challenger", log_dir=log_dir, uri=uri)
