@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from monitoring.drift.pair import agreement, both_scored, swap_matrix
 from monitoring.log.reader import CHALLENGER_COLUMNS, read_log
 from scoring.model import load_model
 from scoring.predict import Scorer
@@ -95,6 +96,8 @@ def test_the_same_model_as_challenger_agrees_on_every_row(tmp_path: Path, model,
     assert (frame["challenger_decision"] == frame["decision"]).mean() == 1.0
     assert set(frame["challenger_version"]) == {model.version}
     assert _shadow_count(service, "scored") == len(ids)
+    pair = agreement(both_scored(frame))  # what the Monitoring tab's pair section computes from this log
+    assert pair["rows"] == len(ids) and pair["agreement"] == 1.0 and pair["pearson"] == pytest.approx(1.0)
 
 
 def test_a_different_challengers_swap_matrix_is_the_offline_one(
@@ -118,6 +121,11 @@ def test_a_different_challengers_swap_matrix_is_the_offline_one(
         pd.Series([offline[i].decision for i in range(len(payloads))], name="challenger_decision"),
     )
     pd.testing.assert_frame_equal(logged, expected, check_names=False)
+    from_pair = swap_matrix(both_scored(read_log([tmp_path]).predictions))  # the pair analysis, on the log
+    np.testing.assert_array_equal(
+        from_pair.to_numpy(),
+        expected.reindex(index=from_pair.index, columns=from_pair.columns, fill_value=0).to_numpy(),
+    )
     assert expected.to_numpy().trace() < len(payloads)  # the two models do disagree somewhere
     offline_p = np.array([offline[i].probability for i in range(len(payloads))])
     np.testing.assert_allclose(frame["challenger_probability"].to_numpy(), offline_p, rtol=0, atol=1e-12)
