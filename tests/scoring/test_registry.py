@@ -5,6 +5,7 @@ Against the session's sqlite store (tests/conftest.py `registry`: v1 @champion, 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -152,18 +153,29 @@ def test_the_service_refuses_to_start_on_a_missing_alias(registry: RegistryStore
     assert "Traceback" not in output
 
 
-def test_a_challenger_that_does_not_resolve_stops_the_start(registry: RegistryStore, tmp_path: Path) -> None:
-    """The same refusal for CHALLENGER_URI (main() turns this ModelLoadError into exit 2), before any log is opened."""
+@pytest.mark.parametrize("case", ["missing alias", "corrupt folder"])
+def test_a_challenger_that_does_not_load_stops_the_start(registry: RegistryStore, tmp_path: Path, case: str) -> None:
+    """The champion's refusal for CHALLENGER_URI too (main() turns this ModelLoadError into exit 2), before
+    any log is opened: a broken challenger is found at deploy time, never by the requests."""
     from app import build_app
     from service.settings import Settings
 
+    if case == "corrupt folder":
+        uri = str(shutil.copytree(MODEL_DIR, tmp_path / "corrupt"))
+        (tmp_path / "corrupt" / "model.lgb").write_bytes(b"tree\nversion=v4\nnot a booster\n")
+        reason = "challenger .*corrupt: MLflow could not load"
+    else:
+        uri, reason = (
+            "models:/credit-scoring@retired",
+            "challenger models:/credit-scoring@retired: the registry has no alias",
+        )
     settings = Settings(
         model_uri=str(MODEL_DIR),
-        challenger_uri="models:/credit-scoring@retired",
+        challenger_uri=uri,
         mlflow_tracking_uri=registry.tracking_uri,
         model_cache_dir=tmp_path / "cache",
         prediction_log_dir=tmp_path / "log",
     )
-    with pytest.raises(ModelLoadError, match="challenger models:/credit-scoring@retired: the registry has no alias"):
+    with pytest.raises(ModelLoadError, match=reason):
         build_app(settings)
     assert not (tmp_path / "log").exists()
