@@ -19,12 +19,14 @@ HOLDOUT = ["--holdout-rows", "4000"]
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict[str, Path]:
-    """A champion, a retrain of it on the same data, and a candidate with 3 trees instead of 120."""
+    """A champion, a retrain of it on the same data, a candidate with 3 trees instead of 120, and one
+    trained with the men who defaulted weighing three times as much (it treats men and women apart)."""
     root = tmp_path_factory.mktemp("tiny")
     return {
         "champion": train_tiny(root / "champion", rounds=120),
         "retrain": train_tiny(root / "retrain", rounds=120),
         "weak": train_tiny(root / "weak", rounds=3),
+        "unfair": train_tiny(root / "unfair", rounds=120, male_default_weight=3.0),
     }
 
 
@@ -32,7 +34,7 @@ def trained(tmp_path_factory) -> dict[str, Path]:
 def site(tmp_path, trained) -> Path:
     """A working copy: model/ holds the champion; candidates sit beside it."""
     shutil.copytree(trained["champion"], tmp_path / "model")
-    for name in ("retrain", "weak"):
+    for name in ("retrain", "weak", "unfair"):
         shutil.copytree(trained[name], tmp_path / name)
     return tmp_path
 
@@ -58,6 +60,18 @@ def test_harmful_candidate_is_refused_by_name_and_nothing_changes(site, capsys):
     assert auc["candidate"] < auc["champion"] - 0.005
     assert record["candidate"]["sha256_model_lgb"] == folder_hashes(site / "weak")["model.lgb"]
     assert record["changes"] == {}
+
+
+def test_a_candidate_that_widens_the_gender_gap_is_refused_for_it(site, capsys):
+    before = folder_hashes(site / "model")
+    assert gate(site, "--candidate", str(site / "unfair")) == 1
+    assert "holdout:gender_gap" in capsys.readouterr().out
+    (record,) = records(site)
+    gap = next(c for c in record["checks"] if c["name"] == "holdout:gender_gap")
+    assert gap["status"] == "fail" and gap["candidate"] > gap["champion"] + gap["tolerance"]
+    rates = record["measures"]["holdout"]["candidate"]["approval_by_group"]["gender"]
+    assert gap["candidate"] == pytest.approx(max(rates.values()) - min(rates.values()))
+    assert folder_hashes(site / "model") == before
 
 
 def test_retrain_passes_promotes_and_rollback_restores_exact_bytes(site, capsys):
