@@ -26,7 +26,7 @@ import pandas as pd
 
 from scoring.errors import InvalidInput, Problem
 from scoring.schema import FIELDS, ID_COLUMN, TARGET_COLUMN
-from scoring.tables import MISSING_TEXT, arrow_to_frame
+from scoring.tables import MISSING_TEXT, arrow_to_frame, parquet_footprint
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_COLUMNS = len(FIELDS) + 2  # every application field, SK_ID_CURR and TARGET
@@ -115,6 +115,9 @@ def read_parquet_table(path: Path, limits: CsvLimits) -> tuple[CsvTable, pd.Data
             raise _refuse("too_large", f"the file has more than {limits.max_columns} columns (the limit)")
         if meta.num_rows > limits.max_rows:
             raise _refuse("batch_too_large", f"too many rows: at most {limits.max_rows:,} per file")
+        decoded = parquet_footprint(path)[1]
+        if decoded > limits.max_bytes:  # a small file can decode to gigabytes: refused by its footer
+            raise _refuse("too_large", f"the table decodes to {decoded:,} bytes; the limit is {limits.max_bytes:,}")
         frame = arrow_to_frame(source.read())
     except InvalidInput:
         raise

@@ -146,6 +146,23 @@ def result_frame(frame: pd.DataFrame, scores: FrameScores, *, rows: np.ndarray) 
     return out
 
 
+def parquet_footprint(source: bytes | Path) -> tuple[int, int]:
+    """(rows, decoded bytes) a Parquet file's footer declares, read before any page is decompressed.
+
+    A few kilobytes of Parquet can decode to gigabytes (a constant column of millions of rows, one
+    huge string): the doors refuse by these numbers first. UnreadableTable when there is no footer.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(io.BytesIO(source) if isinstance(source, bytes) else source).metadata
+    except (ValueError, OSError, pa.ArrowException) as exc:
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise UnreadableTable(f"the body is not a readable {PARQUET} table ({reason})") from exc
+    decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    return meta.num_rows, decoded
+
+
 def frame_from_bytes(body: bytes, media_type: str) -> pd.DataFrame:
     """A request body of one of `TABLE_TYPES` as the DataFrame the validator reads.
 

@@ -72,7 +72,9 @@ def scoring_router(
 
         def work() -> Response:  # decoding, scoring, logging and encoding: all off the event loop
             if answer_as is not None:
-                frame = table_rows(body, kind, max_rows=settings.max_batch_rows)
+                frame = table_rows(
+                    body, kind, max_rows=settings.max_batch_rows, max_bytes=settings.max_batch_body_bytes
+                )
                 return table_answer(service.score_columns(frame, channel="rest_batch", started=started), answer_as)
             rows = batch_rows(decode_json(body), settings.max_batch_rows)
             result = service.score_batch(rows, channel="rest_batch", explain=explain, started=started)

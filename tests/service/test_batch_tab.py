@@ -154,6 +154,20 @@ def test_a_parquet_upload_over_the_row_limit_or_unreadable_is_refused(blocks, up
         run(blocks, str(fake))
 
 
+def test_a_small_parquet_upload_that_decodes_past_the_byte_limit_is_refused(blocks, upload_dir, log_dir):
+    frame = pd.DataFrame([dict(zip(HEADER, ["1", *GOOD], strict=True))])
+    frame["NAME_CONTRACT_TYPE"] = "A" * 3_000_000  # 3 MB of text in a few kB of Parquet; the limit is 100 kB
+    folder = upload_dir / "bomb"
+    folder.mkdir()
+    path = folder / "bomb.parquet"
+    frame.to_parquet(path, index=False, compression="zstd")
+    assert path.stat().st_size < 100_000
+    blocks.upload_file_set.add(str(path))
+    with pytest.raises(gr.Error, match=r"decodes to 3,0[0-9,]+ bytes; the limit is 100,000"):
+        run(blocks, str(path))
+    assert not logged(log_dir)
+
+
 def test_ragged_rows_and_formulas(blocks, upload_dir):
     rows = [HEADER, ["100001", *GOOD], ["100002", "Cash loans", "1"], ['=HYPERLINK("x")', *GOOD]]
     _, out, table = run(blocks, uploaded(blocks, upload_dir, rows))

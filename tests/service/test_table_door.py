@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
@@ -152,3 +153,21 @@ def test_an_unusable_table_request_is_refused_with_the_reason(model, tmp_path, b
     assert response.status_code == status, response.text
     assert response.json()["detail"][0]["kind"] == kind and response.json()["error"]
     assert [(r["kind"], r["error_kind"]) for r in _logged(tmp_path / "log")] == [("rejection", kind)]
+
+
+def test_a_small_parquet_body_that_decodes_to_a_huge_table_is_refused_by_its_footer(model, tmp_path, frame):
+    api = _client(model, tmp_path / "log", max_batch_rows=5, max_batch_body_bytes=200_000)
+    one = frame.head(1).copy()
+    one["NAME_CONTRACT_TYPE"] = "A" * 3_000_000  # 3 MB of text, a few kB once compressed
+    body = one.to_parquet(index=False, compression="zstd")
+    assert len(body) < 200_000
+    bomb = api.post(BATCH, content=body, headers={"content-type": PARQUET})
+    assert bomb.status_code == 413 and bomb.json()["detail"][0]["kind"] == "too_large", bomb.text
+    assert "decodes to" in bomb.json()["error"] and "200000 bytes" in bomb.json()["error"]
+    many = pa.table({"AMT_CREDIT": pa.array(np.ones(200_000))})  # 1.6 MB of floats in ~1 kB
+    sink = io.BytesIO()
+    pq.write_table(many, sink)
+    refused = api.post(BATCH, content=sink.getvalue(), headers={"content-type": PARQUET})
+    assert refused.status_code == 413 and refused.json()["detail"][0]["kind"] == "batch_too_large"
+    assert "200000 rows" in refused.json()["error"]
+    assert not any(r["kind"] == "prediction" for r in _logged(tmp_path / "log"))
