@@ -1,7 +1,7 @@
 """The real service on registry URIs with a challenger: what it reports, what it logs, how it stops.
 
 MODEL_URI=models:/credit-scoring@champion, CHALLENGER_URI=models:/credit-scoring@challenger from the
-session's sqlite store; REST single requests and a batch, then SIGTERM: every answered prediction is
+session's sqlite store; REST single requests, Gradio API calls and a batch, then SIGTERM: every answered prediction is
 in the log with the challenger's score, equal to the challenger scored offline.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 import numpy as np
 import pytest
+from gradio_client import Client
 
 from monitoring.log.reader import read_log
 from scoring.model import load_model
@@ -35,6 +36,8 @@ def test_registry_models_and_a_shadow_challenger_live(tmp_path, registry: Regist
             card = http.get("/api/v1/model").json()
             answers = [http.post("/api/v1/score", json=a).json() for a in applications[:15]]
             batch = http.post("/api/v1/score/batch", json={"applications": applications[15:40]}).json()
+        gradio = Client(server.url, verbose=False)  # the Gradio API door (the form's and MCP's path too)
+        answers += [gradio.predict(a, False, api_name="/predict") for a in applications[40:43]]
     finally:
         server.stop()
     assert "shutting down" in server.output()
@@ -50,8 +53,9 @@ def test_registry_models_and_a_shadow_challenger_live(tmp_path, registry: Regist
     challenger = load_model(
         resolve_model("models:/credit-scoring/2", tracking_uri=registry.tracking_uri, cache_dir=registry.cache_dir).path
     )
-    offline = Scorer(challenger).score_batch(applications[:40]).scores
-    expected = np.array([offline[i].probability for i in range(40)])
+    offline = Scorer(challenger).score_batch(applications[:43]).scores
+    order = [*range(15), *range(40, 43), *range(15, 40)]  # singles (REST, then Gradio), then the batch
+    expected = np.array([offline[i].probability for i in order])
     # the worker drains its queue before the final push: no shadow row is missing after a clean stop
     np.testing.assert_allclose(frame.loc[ids, "challenger_probability"].to_numpy(), expected, rtol=0, atol=1e-12)
     assert set(frame["challenger_version"]) == {challenger.version}
