@@ -183,6 +183,7 @@ def _start_monitoring(
         challenger_dir=challenger_dir,
         outcome_rules=settings.outcome_rules(),
         agreement_floor=settings.pair_agreement_floor,
+        sample_rows=settings.monitoring_sample_rows,
     )
     runner = AnalysisRunner(job)
     watcher = AlertWatcher(

@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from monitoring.alerts.outcomes import OutcomeRules
 from monitoring.alerts.rules import AlertRules, parse_opening_hours
+from monitoring.drift.chunking import MIN_CHUNK_ROWS
+from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS
 from monitoring.sync.config import HubSyncConfig
 
 CONTAINER_MARKERS = ("/.dockerenv", "/run/.containerenv")  # written by Docker and by podman
@@ -96,6 +98,8 @@ class Settings(BaseSettings):
     alert_traffic_min_days: int = Field(3, ge=1)
     alert_traffic_lookback_days: int = Field(7, ge=1)
     alert_every_s: float = Field(60, gt=0)
+    # rows per chunk the drift statistics run on (monitoring.drift.sampling; docs/monitoring.md says why)
+    monitoring_sample_rows: int = Field(DEFAULT_SAMPLE_ROWS, ge=MIN_CHUNK_ROWS)
     alert_webhook_url: SecretStr | None = None  # a Slack hook URL embeds its token
     alert_webhook_cooldown_s: float = Field(900, ge=0)
     alert_webhook_min_severity: Literal["info", "warning", "critical"] = "warning"

@@ -14,6 +14,9 @@ from monitoring.alerts.rules import AlertRules
 from monitoring.alerts.storage import detect_storage
 from monitoring.alerts.traffic import detect_idle, detect_traffic
 
+# The prediction columns the detectors below read (latency.py, traffic.py, errors.py): the watch reads only these.
+OPERATIONAL_COLUMNS = ("ts", "channel", "model_version", "latency_ms", "inference_ms", "batch_id")
+
 
 def detect_operational(
     log_data: Any,

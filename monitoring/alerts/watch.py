@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitoring.alerts.model import Alert
-from monitoring.alerts.operational import alerts_to_gauges, detect_operational, merge_alerts
+from monitoring.alerts.operational import OPERATIONAL_COLUMNS, alerts_to_gauges, detect_operational, merge_alerts
 from monitoring.alerts.rules import AlertRules
 from monitoring.log.reader import SHARED_CACHE, read_log
 
@@ -32,7 +32,8 @@ def evaluate_operational(
     log_health: dict[str, Any] | None,
 ) -> list[Alert]:
     """Read the log window the rules need (incrementally, through the process' shared read cache) and detect."""
-    data = read_log(list(log_dirs), start=now - rules.history, end=now + timedelta(seconds=1), cache=SHARED_CACHE)
+    start, end = now - rules.history, now + timedelta(seconds=1)
+    data = read_log(list(log_dirs), start=start, end=end, cache=SHARED_CACHE, columns=OPERATIONAL_COLUMNS)
     return detect_operational(data, now=now, rules=rules, hub_status=hub_status, log_health=log_health)
 
 

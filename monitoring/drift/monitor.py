@@ -42,6 +42,7 @@ from monitoring.drift import tables
 from monitoring.drift.chunking import MIN_CHUNK_ROWS, Chunking, assign_chunks, calibration_size, empty_chunks
 from monitoring.drift.kpis import histograms, kpis, timeline
 from monitoring.drift.result import SCORE_COLUMN, UNSEEN_RATE, MonitoringResult
+from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS, analysis_columns, sample_positions
 from monitoring.drift.tables import CHUNK_COLUMN, Y_PRED, Y_TRUE
 from scoring.costs import BUSINESS_VALUE_MATRIX
 from scoring.errors import MonitoringError
@@ -186,6 +187,10 @@ class DriftMonitor:
         except Exception as exc:  # NannyML raises its own and foreign types
             raise MonitoringError(f"NannyML could not fit on the reference: {exc}") from exc
 
+    def log_columns(self) -> list[str]:
+        """The prediction-log columns `calculate` (and the outcome analysis) read: what to project the log on."""
+        return analysis_columns([*self.features, *self.unseen_columns])
+
     # -- what the realized-performance analysis (monitoring.drift.performance) borrows
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Rows as the calculators read them: inputs, score, decision (`Y_PRED`), calibrated score."""
@@ -244,17 +249,24 @@ class DriftMonitor:
         chunking: Chunking | None = None,
         rejections: pd.DataFrame | None = None,
         window: dict[str, str | None] | None = None,
+        sample_rows: int | None = DEFAULT_SAMPLE_ROWS,
     ) -> MonitoringResult:
-        """Analyse logged prediction rows (`ts`, `probability`, the inputs; latency columns optional)."""
+        """Analyse logged prediction rows (`ts`, `probability`, the inputs; latency columns optional).
+
+        The NannyML statistics of a chunk run on at most `sample_rows` of its rows (`monitoring.drift.sampling`;
+        None: all); the KPIs, timeline and histograms on every row.
+        """
         if self.reference is None:
             raise MonitoringError("fit the monitor on the reference first")
         started = time.perf_counter()
         chunking = chunking or Chunking()
         frame = predictions.sort_values("ts", kind="stable").reset_index(drop=True) if len(predictions) else predictions
         chunks, index = assign_chunks(frame, chunking) if len(frame) else (empty_chunks(), np.array([], int))
+        kept = sample_positions(frame, index, max_rows=sample_rows)
+        chunks["analysed"] = np.bincount(index[kept], minlength=len(chunks)).astype("int64")
         valid = chunks[chunks["enough"]]
-        size = calibration_size(float(valid["rows"].median()) if len(valid) else 0, len(self.reference))
-        data = self._prepare(frame).assign(**{CHUNK_COLUMN: index}) if len(frame) else None
+        size = calibration_size(float(valid["analysed"].median()) if len(valid) else 0, len(self.reference))
+        data = self._prepare(frame.iloc[kept]).assign(**{CHUNK_COLUMN: index[kept]}) if len(frame) else None
         with self._lock:
             stats = self._statistics(data, chunks, size) if data is not None and len(valid) else tables.no_statistics()
         result = MonitoringResult(

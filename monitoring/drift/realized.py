@@ -19,6 +19,7 @@ from monitoring.alerts.outcomes import OutcomeRules, outcome_alerts
 from monitoring.drift import calibration, fairness, performance, stability
 from monitoring.drift.chunking import Chunking
 from monitoring.drift.result import SCORE_COLUMN, MonitoringResult, json_value
+from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS
 from monitoring.drift.tables import CHUNK_COLUMN, Y_TRUE
 from monitoring.outcomes.store import labelled
 
@@ -141,10 +142,17 @@ def calculate_with_outcomes(
     chunking: Chunking | None = None,
     rejections: pd.DataFrame | None = None,
     window: dict[str, str | None] | None = None,
+    sample_rows: int | None = DEFAULT_SAMPLE_ROWS,
 ) -> MonitoringResult:
-    """The drift analysis plus the outcome analysis on the same chunks, alerts merged, most severe first."""
+    """The drift analysis plus the outcome analysis on the same chunks, alerts merged, most severe first.
+
+    Only the drift statistics are sampled (`sample_rows` per chunk); the outcome analysis keeps every
+    labelled row: labels are few and each one is a fact, not an estimate.
+    """
     chunking = chunking or Chunking()
-    result = monitor.calculate(predictions, chunking=chunking, rejections=rejections, window=window)
+    result = monitor.calculate(
+        predictions, chunking=chunking, rejections=rejections, window=window, sample_rows=sample_rows
+    )
     result.outcomes = analyse_outcomes(
         monitor, predictions, outcomes, chunks=result.chunks, chunking=chunking, rules=rules
     )

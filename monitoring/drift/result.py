@@ -26,7 +26,7 @@ UNSEEN_RATE = 0.01
 class MonitoringResult:
     """Everything one analysis found. Frames are long ("tidy"), one row per chunk and statistic."""
 
-    chunks: pd.DataFrame  # chunk, key, start, end, rows, enough
+    chunks: pd.DataFrame  # chunk, key, start, end, rows, enough, analysed (rows the statistics used)
     univariate: pd.DataFrame  # chunk, key, feature, kind, method, value, threshold, alert (NA: not enough data)
     multivariate: pd.DataFrame  # chunk, key, value, lower/upper_threshold, lower/upper_band, alert
     performance: pd.DataFrame  # chunk, key, metric, estimate, lower/upper_band, lower/upper_threshold, alert, realized
@@ -135,7 +135,7 @@ def build_summary(result: MonitoringResult) -> dict[str, Any]:
             "chunks": len(chunks),
             "chunks_with_enough_data": int(chunks["enough"].sum()),
         },
-        "chunks": _per_chunk(chunks, ["start", "end", "rows", "enough"]),
+        "chunks": _per_chunk(chunks, [c for c in ("start", "end", "rows", "analysed", "enough") if c in chunks]),
         "kpis": {k: _json(v) for k, v in result.kpis.items()},
         "features": features,
         "multivariate": {

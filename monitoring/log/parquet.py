@@ -8,15 +8,16 @@ on disk (a crash between the rename and the deletes) skips it instead of countin
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from monitoring.log.records import KINDS, file_schema
+from monitoring.log.records import KINDS, TS_TYPE, file_schema
 
 SOURCES_KEY = b"monitoring.sources"
 KIND_KEY = b"monitoring.kind"
@@ -61,3 +62,23 @@ def read_compacted(path: Path, schema: pa.Schema) -> pa.Table:
 
 def row_count(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
+
+
+def scan_compacted(
+    paths: Sequence[Path], schema: pa.Schema, *, start: datetime | None = None, end: datetime | None = None
+) -> pa.Table:
+    """Only `schema`'s columns of the rows with start <= ts < end, from many compacted files at once.
+
+    A pyarrow dataset reads just those column chunks and skips the row groups whose `ts` statistics
+    fall outside the window; each file is cast to `schema` (the reader's tolerant types), in order.
+    """
+    if not paths:
+        return schema.empty_table()
+    dataset = ds.dataset([str(p) for p in paths], format="parquet", schema=schema)
+    condition = None
+    if start is not None:
+        condition = ds.field("ts") >= pa.scalar(start, TS_TYPE)
+    if end is not None:
+        below = ds.field("ts") < pa.scalar(end, TS_TYPE)
+        condition = below if condition is None else condition & below
+    return dataset.to_table(columns=schema.names, filter=condition).replace_schema_metadata(None)

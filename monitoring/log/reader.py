@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from monitoring.log.parquet import covered_sources, read_compacted
+from monitoring.log.parquet import covered_sources, read_compacted, scan_compacted
 from monitoring.log.records import (
     CHANNELS,
     TS_TYPE,
@@ -95,6 +95,7 @@ def read_log(
     start: datetime | None = None,
     end: datetime | None = None,
     cache: ReadCache | None = None,
+    columns: Sequence[str] | None = None,
 ) -> LogData:
     """Read the live folder and the history folder(s) into typed frames, rows with start <= ts < end.
 
@@ -106,35 +107,78 @@ def read_log(
     shards and compacted Parquet files read into the same types; a shard that a compacted file
     names as one of its sources is skipped (its rows are in the Parquet). Pass a long-lived `cache`
     to make repeated reads cost only the new lines.
+
+    `columns` narrows the prediction frame to those columns (plus `ts`), for readers that need a few
+    of the 130 (the analysis): compacted files are then scanned for those columns and the window only,
+    never cached whole; JSON Lines shards still parse whole into the cache (JSON has no columns to
+    skip) and are cut afterwards. Rejections are always read whole (they are narrow).
     """
     start, end = _as_utc(start), _as_utc(end)
     found = {r: p for r, p in shard_paths([Path(d) for d in dirs]).items() if _in_window(p, start, end)}
     cache = cache or ReadCache()
     cache.forget_missing()  # compaction and retention delete shards: never keep their tables alive
-    schemas = {kind: file_schema(kind, tolerant=True) for kind in WINDOWED_KINDS}
-    parsed: dict[str, list[_Parsed]] = {kind: [] for kind in WINDOWED_KINDS}
-    found = {r: p for r, p in found.items() if shard_kind(p) in WINDOWED_KINDS}
-    compacted = {r: p for r, p in found.items() if is_compacted(p)}
-    for path in compacted.values():
-        kind = shard_kind(path)
-        if kind is not None:
-            parsed[kind].append(cache.parse(path, schemas[kind]))
-    covered = frozenset().union(*(e.covers for entries in parsed.values() for e in entries))
-    for rel, path in found.items():
-        kind = shard_kind(path)
-        if kind is not None and rel not in compacted and rel not in covered:
-            parsed[kind].append(cache.parse(path, schemas[kind]))
-    everything = [e for entries in parsed.values() for e in entries]
+    rejections = _parsed_kind(found, "rejection", cache, file_schema("rejection", tolerant=True))
+    wanted = [c for c in CHALLENGER_COLUMNS if columns is None or c in columns]
+    shadows = _parsed_kind(found, "shadow", cache, file_schema("shadow", tolerant=True)) if wanted else []
+    if columns is None:
+        schema = file_schema("prediction", tolerant=True)
+        predictions = _parsed_kind(found, "prediction", cache, schema)
+        table = _window([e.table for e in predictions], schema, start, end)
+        compacted_read = 0
+    else:
+        own = [c for c in columns if c not in CHALLENGER_COLUMNS] + (["request_id"] if wanted else [])
+        table, predictions, compacted_read = _projected(found, cache, columns=own, start=start, end=end)
+    frame = _prediction_frame(table)
+    if wanted:
+        shadow = _window([e.table for e in shadows], file_schema("shadow", tolerant=True), start, end)
+        frame = _with_challenger(frame, shadow)
+        if columns is not None:  # the join's own columns only if they were asked for
+            frame = frame[[c for c in frame.columns if c in {"ts", *columns}]]
+    everything = [*predictions, *rejections, *shadows]
     return LogData(
-        predictions=_with_challenger(
-            _prediction_frame(_window(parsed["prediction"], schemas["prediction"], start, end)),
-            _window(parsed["shadow"], schemas["shadow"], start, end),
+        predictions=frame,
+        rejections=_rejection_frame(
+            _window([e.table for e in rejections], file_schema("rejection", tolerant=True), start, end)
         ),
-        rejections=_rejection_frame(_window(parsed["rejection"], schemas["rejection"], start, end)),
         torn_lines=sum(e.torn for e in everything),
         bad_lines=sum(e.bad for e in everything),
-        files=len(everything),
+        files=len(everything) + compacted_read,
     )
+
+
+def _parsed_kind(found: dict[str, Path], kind: str, cache: ReadCache, schema: pa.Schema) -> list[_Parsed]:
+    """Every data file of `kind` parsed through the cache: compacted files, then the shards none covers."""
+    files = {r: p for r, p in found.items() if shard_kind(p) == kind}
+    compacted = {r: p for r, p in files.items() if is_compacted(p)}
+    parsed = [cache.parse(p, schema) for p in compacted.values()]
+    covered = frozenset().union(*(e.covers for e in parsed))
+    return parsed + [cache.parse(p, schema) for r, p in files.items() if r not in compacted and r not in covered]
+
+
+def _projected(
+    found: dict[str, Path],
+    cache: ReadCache,
+    *,
+    columns: Sequence[str],
+    start: datetime | None,
+    end: datetime | None,
+) -> tuple[pa.Table, list[_Parsed], int]:
+    """The prediction rows of the window cut to `columns` (+ ts): compacted files scanned for those
+    columns only (uncached), shards parsed whole through the cache then cut. Also returns the parsed
+    shards and how many compacted files were scanned."""
+    full = file_schema("prediction", tolerant=True)
+    unknown = sorted(set(columns) - set(full.names))
+    if unknown:
+        raise ValueError(f"not prediction log columns: {unknown[:8]}")
+    wanted = {"ts", *columns}
+    schema = pa.schema([f for f in full if f.name in wanted])
+    files = {r: p for r, p in found.items() if shard_kind(p) == "prediction"}
+    compacted = {r: p for r, p in files.items() if is_compacted(p)}
+    covered = frozenset().union(*(covered_sources(p) for p in compacted.values()))
+    shards = [cache.parse(p, full) for r, p in files.items() if r not in compacted and r not in covered]
+    tables = [scan_compacted(list(compacted.values()), schema, start=start, end=end)]
+    tables += [e.table.select(schema.names) for e in shards]
+    return _window(tables, schema, start, end), shards, len(compacted)
 
 
 def parse_file(path: Path, kind: str) -> _Parsed:
@@ -254,8 +298,8 @@ def _parse_lines(body: bytes, schema: pa.Schema) -> tuple[pa.Table, int]:
     return (pa.concat_tables(tables) if tables else schema.empty_table()), bad
 
 
-def _window(parsed: Sequence[_Parsed], schema: pa.Schema, start: datetime | None, end: datetime | None) -> pa.Table:
-    table = pa.concat_tables([e.table for e in parsed]) if parsed else schema.empty_table()
+def _window(tables: Sequence[pa.Table], schema: pa.Schema, start: datetime | None, end: datetime | None) -> pa.Table:
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
     mask = None
     if start is not None:
         mask = pc.greater_equal(table["ts"], pa.scalar(start, TS_TYPE))
@@ -269,7 +313,7 @@ def _window(parsed: Sequence[_Parsed], schema: pa.Schema, start: datetime | None
 
 def _typed_columns(table: pa.Table) -> pa.Table:
     """Int kinds to int64 and categories to dictionaries, in Arrow where it is cheap."""
-    for name in RAW_COLUMNS:
+    for name in (n for n in RAW_COLUMNS if n in table.schema.names):
         kind = FIELDS[name].kind
         index = table.schema.get_field_index(name)
         if kind == "category":
@@ -288,15 +332,18 @@ _PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), _WARNINGS: pd.ArrowDtype(_WARNINGS
 
 
 def _prediction_frame(table: pa.Table) -> pd.DataFrame:
-    warnings = table["warnings"]
-    table = table.set_column(
-        table.schema.get_field_index("warnings"),
-        "warnings",
-        pc.if_else(pc.is_null(warnings), pa.scalar([], _WARNINGS), warnings),
-    )
+    """The typed frame of every column `table` has (all of them, or a projection's)."""
+    if "warnings" in table.schema.names:
+        warnings = table["warnings"]
+        table = table.set_column(
+            table.schema.get_field_index("warnings"),
+            "warnings",
+            pc.if_else(pc.is_null(warnings), pa.scalar([], _WARNINGS), warnings),
+        )
     frame = _typed_columns(table).to_pandas(types_mapper=_PANDAS_TYPES.get)
-    frame["channel"] = _categorical(frame["channel"], CHANNELS)
-    for name in CATEGORICAL_COLUMNS:
+    if "channel" in frame:
+        frame["channel"] = _categorical(frame["channel"], CHANNELS)
+    for name in (n for n in CATEGORICAL_COLUMNS if n in frame):
         frame[name] = _categorical(frame[name], FIELDS[name].categories)
     return frame
 
