@@ -244,3 +244,17 @@ def test_threshold_lines_show_with_a_single_chunk(model, monitor):
     for fig in (multivariate(result), performance(result)):
         lines = [t for t in fig.data if t.name in {"upper threshold", "lower threshold"}]
         assert lines and all("markers" in t.mode for t in lines)  # a one-point line would be invisible
+
+
+def test_a_sampled_chunk_keeps_its_drift_verdict_and_the_kpis_count_every_row(model, monitor):
+    """3,000-row chunks analysed on 1,000 rows each: income inflation still alerts in every chunk, the
+    undrifted twin stays quiet on income, and the volume, approval rate and timeline count all rows."""
+    verdicts = {}
+    for scenario in ("none", "income_inflation"):
+        frame = scored_frame(model, 6_000, seed=21, scenario=scenario)
+        result = monitor.calculate(frame, chunking=Chunking(size=3_000), sample_rows=1_000)
+        assert result.chunks["rows"].tolist() == [3_000, 3_000] and result.chunks["analysed"].tolist() == [1_000] * 2
+        assert result.kpis["predictions"] == 6_000 and int(result.timeline["rows"].sum()) == 6_000
+        assert result.kpis["approval_rate"] == round(float((frame["decision"] == "approve").mean()), 4)
+        verdicts[scenario] = result.univariate.query("feature == 'AMT_INCOME_TOTAL'")["alert"]
+    assert verdicts["income_inflation"].all() and not verdicts["none"].any()
