@@ -88,7 +88,8 @@ def _quiet_worker() -> None:
     try:
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(1, user_api="blas")
+        # BLAS and OpenMP (LightGBM's libgomp reads OMP_NUM_THREADS when loaded, maybe before this runs)
+        threadpool_limits(1)
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
         pass
     parent = multiprocessing.parent_process()

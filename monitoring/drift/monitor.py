@@ -39,7 +39,14 @@ from scipy.special import expit
 
 from monitoring.alerts.drift import drift_alerts
 from monitoring.drift import tables
-from monitoring.drift.chunking import MIN_CHUNK_ROWS, Chunking, assign_chunks, calibration_size, empty_chunks
+from monitoring.drift.chunking import (
+    MIN_CHUNK_ROWS,
+    Chunking,
+    assign_chunks,
+    calibration_size,
+    empty_chunks,
+    in_time_order,
+)
 from monitoring.drift.kpis import histograms, kpis, timeline
 from monitoring.drift.result import SCORE_COLUMN, UNSEEN_RATE, MonitoringResult
 from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS, analysis_columns, sample_positions
@@ -260,7 +267,7 @@ class DriftMonitor:
             raise MonitoringError("fit the monitor on the reference first")
         started = time.perf_counter()
         chunking = chunking or Chunking()
-        frame = predictions.sort_values("ts", kind="stable").reset_index(drop=True) if len(predictions) else predictions
+        frame = in_time_order(predictions)
         chunks, index = assign_chunks(frame, chunking) if len(frame) else (empty_chunks(), np.array([], int))
         kept = sample_positions(frame, index, max_rows=sample_rows)
         chunks["analysed"] = np.bincount(index[kept], minlength=len(chunks)).astype("int64")

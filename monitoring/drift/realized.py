@@ -17,7 +17,7 @@ import pandas as pd
 from monitoring.alerts.model import SEVERITY_RANK
 from monitoring.alerts.outcomes import OutcomeRules, outcome_alerts
 from monitoring.drift import calibration, fairness, performance, stability
-from monitoring.drift.chunking import Chunking
+from monitoring.drift.chunking import Chunking, in_time_order
 from monitoring.drift.result import SCORE_COLUMN, MonitoringResult, json_value
 from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS
 from monitoring.drift.tables import CHUNK_COLUMN, Y_TRUE
@@ -94,10 +94,12 @@ def analyse_outcomes(
 
     reference = monitor.reference
     assert reference is not None
-    frame = predictions.sort_values("ts", kind="stable").reset_index(drop=True) if len(predictions) else predictions
+    frame = in_time_order(predictions)
     index = assign_chunks(frame, chunking)[1] if len(frame) else np.array([], int)
     known = labelled(outcomes)
-    data = monitor.prepare(frame) if len(frame) else monitor.prepare(reference.iloc[:0]).drop(columns=[Y_TRUE])
+    # the score columns only: every statistic below reads the score, the decision and the label, never
+    # the inputs (at a million rows the prepared inputs would be ~300 MB for nothing)
+    data = monitor.prepare((frame if len(frame) else reference.iloc[:0])[[SCORE_COLUMN]])
     data[CHUNK_COLUMN] = index
     data[Y_TRUE] = outcome_labels(frame, known)
     labelled_rows = data[data[Y_TRUE].notna()]
