@@ -343,7 +343,9 @@ def _prediction_frame(table: pa.Table) -> pd.DataFrame:
             "warnings",
             pc.if_else(pc.is_null(warnings), pa.scalar([], _WARNINGS), warnings),
         )
-    frame = _typed_columns(table).to_pandas(types_mapper=_PANDAS_TYPES.get)
+    # column by column, each Arrow buffer released once converted: the peak is one copy, not two
+    frame = _typed_columns(table).to_pandas(types_mapper=_PANDAS_TYPES.get, split_blocks=True, self_destruct=True)
+    del table
     if "channel" in frame:
         frame["channel"] = _categorical(frame["channel"], CHANNELS)
     for name in (n for n in CATEGORICAL_COLUMNS if n in frame):
