@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test lint format train decision-record bench image image-measure image-lock deploy-dry-run docs-assets browser java spark-demo lock clean
+.PHONY: run test lint format train decision-record bench bench-monitoring image image-measure image-lock deploy-dry-run docs-assets browser java spark-demo lock clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -61,6 +61,13 @@ decision-record: $(VENV)/.dev
 bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; } || echo "wrk unavailable: the throughput section will be skipped"
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-monitoring
+
+# Monitoring at scale: MONITORING_ROWS logged rows (1M by default; ~350 MB in a temp folder), analysis time,
+# the worker's peak RSS, scoring p99 during the analysis. MONITORING_ROWS=100000 for a quick look.
+MONITORING_ROWS ?= 1000000
+bench-monitoring: $(VENV)/.dev
+	$(PY) -m benchmarks.bench_monitoring --rows $(MONITORING_ROWS) --skip-in-process
 
 # Build the image and smoke-test the running container (rootful podman, see scripts/container_check.sh).
 image:

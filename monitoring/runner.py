@@ -7,6 +7,7 @@ and, through `submit`, the alert evaluation, so both share one worker and one re
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -14,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from monitoring.alerts.outcomes import OutcomeRules
@@ -93,9 +95,25 @@ def _quiet_worker() -> None:
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
         pass
     parent = multiprocessing.parent_process()
-    if parent is not None:
-        os.nice(10)  # per process: only ever applied inside the dedicated worker process
+    if parent is not None:  # only ever inside the dedicated worker process
+        _lower_priority(os.getpid())
         _die_with(parent.pid)
+
+
+WORKER_NICE = 10
+
+
+def _lower_priority(pid: int) -> None:
+    """Every thread of process `pid` to at least `WORKER_NICE`, and so every thread they start later.
+
+    Linux keeps a nice value per thread (`os.nice` changes the caller's only), and a spawned worker
+    starts threads while importing (pyarrow, OpenMP pools) before its initialiser runs: each is reniced.
+    """
+    tasks = Path(f"/proc/{pid}/task")
+    for tid in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [pid]:
+        with contextlib.suppress(OSError):  # a thread that just ended, or no /proc
+            if os.getpriority(os.PRIO_PROCESS, tid) < WORKER_NICE:
+                os.setpriority(os.PRIO_PROCESS, tid, WORKER_NICE)
 
 
 def _die_with(parent_pid: int | None, *, every_s: float = 1.0) -> None:
@@ -172,11 +190,20 @@ class AnalysisRunner:
         """Submit one run; the caller holds the lock."""
         self._state.running, self._state.requested = True, (window, (chunking or Chunking()).label())
         self._future = self._pool().submit(run_job, self.job, window, chunking)
+        self._renice_workers()
         self._future.add_done_callback(self._done)
+
+    def _renice_workers(self) -> None:
+        """Lower a just-spawned worker's priority from here: its imports run before its initialiser can."""
+        for process in list(getattr(self._executor, "_processes", {}).values()):
+            if process.pid is not None:
+                _lower_priority(process.pid)
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future:
         """Run another background job (e.g. the alert evaluation) in the same quiet worker."""
-        return self._pool().submit(fn, *args, **kwargs)
+        future = self._pool().submit(fn, *args, **kwargs)
+        self._renice_workers()
+        return future
 
     def _done(self, future: cf.Future) -> None:
         with self._lock:

@@ -3,6 +3,7 @@ bounded and deterministic. (The drift verdict on a sample: tests/monitoring/test
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from monitoring.drift.sampling import analysis_columns, sample_positions
 from monitoring.log.compaction import compact_local
 from monitoring.log.reader import ReadCache, read_log
 from monitoring.log.writer import PredictionLog
+from monitoring.runner import WORKER_NICE, AnalysisJob, AnalysisRunner
 from scoring.schema import FIELDS, RAW_COLUMNS
 from tests.factories import RowFactory
 
@@ -94,3 +96,18 @@ def test_the_sample_is_deterministic_and_follows_the_rows_not_their_order() -> N
     assert set(smaller) < set(kept)  # a smaller bound keeps a subset: refreshes agree with each other
     # not the first rows of each chunk: a hash order spreads the sample over the chunk's time span
     assert kept[kept < 3_000].max() > 2_500 and kept[kept < 3_000].min() < 500
+
+
+def test_every_thread_of_the_analysis_worker_runs_at_low_priority() -> None:
+    """Linux nices per thread: the worker's import-time threads (pyarrow, OpenMP) must be reniced too."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    runner = AnalysisRunner(AnalysisJob(log_dirs=(), model_dir="model"), isolation="process")
+    try:
+        pid = runner.submit(os.getpid).result(timeout=300)
+        assert pid != os.getpid()
+        threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        nices = [os.getpriority(os.PRIO_PROCESS, t) for t in threads]
+    finally:
+        runner.close()
+    assert threads and min(nices) >= WORKER_NICE, nices
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before  # the caller (the service) keeps its priority
