@@ -12,9 +12,9 @@ and what an analysis running in the background does to the scoring latency.
    rows still go through `build_prediction_row` and the writer.
 2. Times, in this process, the projected `read_log` + `DriftMonitor.calculate` (daily chunks, the
    service's bounded sample) with the monitor already fitted; the one-off fit is timed apart.
-3. Scores one application at a time with `Scorer.score` every 5 ms in this process, first idle,
-   then while an `AnalysisRunner` (its niced worker process, as in the service) analyses the log:
-   a cold run (spawn, import, fit, read, analysis) then a warm one. Prints p50/p99, the
+3. Scores one application at a time with `Scorer.score` every 5 ms in this process, idle (before
+   and after, pooled), and while an `AnalysisRunner` (its niced worker process, as in the service)
+   analyses the log: a cold run (spawn, import, fit, read, analysis) then a warm one. Prints p50/p99, the
    during/idle p99 ratio (target <= 2x), each run's wall and CPU time and the worker's peak RSS.
 """
 
@@ -235,6 +235,8 @@ def contention(directory: Path, model, payloads: list[dict], isolation: str, sam
         peak_mb = _proc_peak_mb(_worker_pid(runner)) if isolation == "process" else float("nan")
     finally:
         runner.close()
+    # idle again once the worker is gone: the other load on the machine changes during the runs
+    idle = np.concatenate([idle, scoring_latencies(scorer, payloads, count=1000)])
     if isolation == "process" and np.isnan(peak_mb):  # the worker is gone: the kernel kept its peak
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     p99_idle = float(np.percentile(idle, 99))
