@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from monitoring.drift.chunking import Chunking
 from monitoring.drift.monitor import DriftMonitor, load_reference
+from monitoring.drift.sampling import analysis_columns
 from monitoring.log.parquet import compacted_name, write_compacted
 from monitoring.log.reader import read_log
 from monitoring.log.records import SCHEMA_VERSION, TS_TYPE, build_prediction_row, file_schema
@@ -160,7 +161,7 @@ def time_analysis(directory: Path, model, sample_rows: int | None) -> dict[str, 
     monitor = DriftMonitor.for_model(model).fit(load_reference(MODEL_DIR))
     fit_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    data = read_log([directory], columns=monitor.log_columns())
+    data = read_log([directory], columns=analysis_columns(monitor))
     read_seconds = time.perf_counter() - started
     result = monitor.calculate(
         data.predictions, chunking=Chunking(period="D"), rejections=data.rejections, sample_rows=sample_rows

@@ -22,11 +22,13 @@ from monitoring.alerts.outcomes import OutcomeRules
 from monitoring.alerts.pair import AGREEMENT_FLOOR
 from monitoring.drift.chunking import Chunking, window_bounds
 from monitoring.drift.monitor import TOP_FEATURES, fitted_monitor
+from monitoring.drift.pair import CHALLENGER_COLUMNS
 from monitoring.drift.pair_reference import pair_analysis, with_pair_alerts
 from monitoring.drift.realized import calculate_with_outcomes
 from monitoring.drift.result import MonitoringResult
-from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS
+from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS, analysis_columns
 from monitoring.log.reader import SHARED_CACHE, ReadCache, read_log, read_outcomes
+from monitoring.log.records import file_schema
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,12 @@ OUTCOME_CACHE = ReadCache()  # outcome shards parse with their own schema, so th
 def run_job(job: AnalysisJob, window: str = "all", chunking: Chunking | None = None) -> MonitoringResult:
     """Read the log for `window` (and every outcome) and analyse it (what the runner's worker executes).
 
-    Only the columns the analysis uses are read (`DriftMonitor.log_columns`): a compacted day is then
+    Only the columns the analysis uses are read (`_columns`): a compacted day is then
     scanned for about 40 of its 130 columns.
     """
     start, end = window_bounds(window)
     monitor = fitted_monitor(job.model_dir, job.top)
-    data = read_log(list(job.log_dirs), start=start, end=end, cache=SHARED_CACHE, columns=monitor.log_columns())
+    data = read_log(list(job.log_dirs), start=start, end=end, cache=SHARED_CACHE, columns=_columns(monitor))
     outcomes = read_outcomes(list(job.log_dirs), cache=OUTCOME_CACHE)
     bounds = {"name": window, "start": start.isoformat() if start else None, "end": end.isoformat() if end else None}
     result = calculate_with_outcomes(
@@ -81,6 +83,13 @@ def run_job(job: AnalysisJob, window: str = "all", chunking: Chunking | None = N
     )
     result.alerts = with_pair_alerts(result)
     return result
+
+
+def _columns(monitor: Any) -> list[str]:
+    """What the drift, outcome and pair analyses read, among the columns the log has (the challenger's
+    appear once the log schema carries them)."""
+    known = set(file_schema("prediction").names)
+    return [c for c in [*analysis_columns(monitor), *CHALLENGER_COLUMNS] if c in known]
 
 
 def _quiet_worker() -> None:

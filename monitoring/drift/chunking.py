@@ -52,13 +52,6 @@ class Chunking:
         )
 
 
-def in_time_order(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows sorted by `ts` (stable), on a fresh 0..n-1 index; no copy when they already are in order."""
-    if not len(frame) or frame["ts"].is_monotonic_increasing:
-        return frame.reset_index(drop=True)
-    return frame.sort_values("ts", kind="stable").reset_index(drop=True)
-
-
 def assign_chunks(frame: pd.DataFrame, chunking: Chunking) -> tuple[pd.DataFrame, np.ndarray]:
     """Chunk table (key, start, end, rows, enough) and the row -> chunk index, in time order."""
     ts = frame["ts"]

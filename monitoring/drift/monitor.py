@@ -39,17 +39,10 @@ from scipy.special import expit
 
 from monitoring.alerts.drift import drift_alerts
 from monitoring.drift import tables
-from monitoring.drift.chunking import (
-    MIN_CHUNK_ROWS,
-    Chunking,
-    assign_chunks,
-    calibration_size,
-    empty_chunks,
-    in_time_order,
-)
+from monitoring.drift.chunking import MIN_CHUNK_ROWS, Chunking, assign_chunks, calibration_size, empty_chunks
 from monitoring.drift.kpis import histograms, kpis, timeline
 from monitoring.drift.result import SCORE_COLUMN, UNSEEN_RATE, MonitoringResult
-from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS, analysis_columns, sample_positions
+from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS, in_time_order, sample_positions
 from monitoring.drift.tables import CHUNK_COLUMN, Y_PRED, Y_TRUE
 from scoring.costs import BUSINESS_VALUE_MATRIX
 from scoring.errors import MonitoringError
@@ -194,10 +187,6 @@ class DriftMonitor:
         except Exception as exc:  # NannyML raises its own and foreign types
             raise MonitoringError(f"NannyML could not fit on the reference: {exc}") from exc
 
-    def log_columns(self) -> list[str]:
-        """The prediction-log columns `calculate` (and the outcome analysis) read: what to project the log on."""
-        return analysis_columns([*self.features, *self.unseen_columns])
-
     # -- what the realized-performance analysis (monitoring.drift.performance) borrows
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Rows as the calculators read them: inputs, score, decision (`Y_PRED`), calibrated score."""
@@ -258,11 +247,7 @@ class DriftMonitor:
         window: dict[str, str | None] | None = None,
         sample_rows: int | None = DEFAULT_SAMPLE_ROWS,
     ) -> MonitoringResult:
-        """Analyse logged prediction rows (`ts`, `probability`, the inputs; latency columns optional).
-
-        The NannyML statistics of a chunk run on at most `sample_rows` of its rows (`monitoring.drift.sampling`;
-        None: all); the KPIs, timeline and histograms on every row.
-        """
+        """Analyse logged rows (`ts`, `probability`, inputs); statistics on <= `sample_rows` a chunk, KPIs on all."""
         if self.reference is None:
             raise MonitoringError("fit the monitor on the reference first")
         started = time.perf_counter()

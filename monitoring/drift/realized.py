@@ -17,9 +17,9 @@ import pandas as pd
 from monitoring.alerts.model import SEVERITY_RANK
 from monitoring.alerts.outcomes import OutcomeRules, outcome_alerts
 from monitoring.drift import calibration, fairness, performance, stability
-from monitoring.drift.chunking import Chunking, in_time_order
+from monitoring.drift.chunking import Chunking
 from monitoring.drift.result import SCORE_COLUMN, MonitoringResult, json_value
-from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS
+from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS, in_time_order
 from monitoring.drift.tables import CHUNK_COLUMN, Y_TRUE
 from monitoring.outcomes.store import labelled
 

@@ -15,7 +15,7 @@ process; a chunk that grows keeps most of its sample (a new row enters only if i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ import pandas as pd
 DEFAULT_SAMPLE_ROWS = 10_000
 _HASH_KEY = "monitoring-smpl1"  # 16 characters, as pandas' keyed hash wants; changing it re-draws every sample
 # What the analysis reads besides the monitored inputs: the KPIs and timeline (kpis.py), the outcome
-# join (request_id), fairness groups (fairness.py) and the latency detectors (alerts/latency.py).
+# join (request_id), fairness groups (fairness.py), the pair's threshold (pair.py), latency (alerts/latency.py).
 ANALYSIS_COLUMNS = (
     "ts",
     "request_id",
@@ -34,14 +34,22 @@ ANALYSIS_COLUMNS = (
     "latency_ms",
     "inference_ms",
     "batch_id",
+    "threshold",
     "CODE_GENDER",
     "DAYS_BIRTH",
 )
 
 
-def analysis_columns(inputs: Iterable[str]) -> list[str]:
-    """The prediction-log columns an analysis of `inputs` (the monitored features) needs, in order."""
-    return list(dict.fromkeys([*ANALYSIS_COLUMNS, *inputs]))
+def analysis_columns(monitor: Any) -> list[str]:
+    """The prediction-log columns a `DriftMonitor`'s analysis (drift, KPIs, outcomes) reads, in order."""
+    return list(dict.fromkeys([*ANALYSIS_COLUMNS, *monitor.features, *monitor.unseen_columns]))
+
+
+def in_time_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows sorted by `ts` (stable), on a fresh 0..n-1 index; no copy when they already are in order."""
+    if not len(frame) or frame["ts"].is_monotonic_increasing:
+        return frame.reset_index(drop=True)
+    return frame.sort_values("ts", kind="stable").reset_index(drop=True)
 
 
 def sample_positions(frame: pd.DataFrame, chunk: np.ndarray, *, max_rows: int | None) -> np.ndarray:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from monitoring.alerts.operational import OPERATIONAL_COLUMNS
-from monitoring.drift.sampling import analysis_columns, sample_positions
+from monitoring.drift.sampling import ANALYSIS_COLUMNS, sample_positions
 from monitoring.log.compaction import compact_local
 from monitoring.log.reader import ReadCache, read_log
 from monitoring.log.writer import PredictionLog
@@ -52,7 +52,7 @@ def mixed_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     "start, end",
     [(None, None), (TODAY - timedelta(days=2, hours=4), None), (TODAY - timedelta(days=3), TODAY - timedelta(hours=5))],
 )
-@pytest.mark.parametrize("columns", [analysis_columns(INPUTS), list(OPERATIONAL_COLUMNS)])
+@pytest.mark.parametrize("columns", [[*ANALYSIS_COLUMNS, *INPUTS], list(OPERATIONAL_COLUMNS)])
 def test_projected_read_equals_the_full_read_on_its_columns(mixed_log: Path, start, end, columns) -> None:
     full = read_log([mixed_log], start=start, end=end)
     cache = ReadCache()
