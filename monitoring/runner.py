@@ -28,7 +28,6 @@ from monitoring.drift.realized import calculate_with_outcomes
 from monitoring.drift.result import MonitoringResult
 from monitoring.drift.sampling import DEFAULT_SAMPLE_ROWS, analysis_columns
 from monitoring.log.reader import SHARED_CACHE, ReadCache, read_log, read_outcomes
-from monitoring.log.records import file_schema
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +85,8 @@ def run_job(job: AnalysisJob, window: str = "all", chunking: Chunking | None = N
 
 
 def _columns(monitor: Any) -> list[str]:
-    """What the drift, outcome and pair analyses read, among the columns the log has (the challenger's
-    appear once the log schema carries them)."""
-    known = set(file_schema("prediction").names)
-    return [c for c in [*analysis_columns(monitor), *CHALLENGER_COLUMNS] if c in known]
+    """What the drift, outcome and pair analyses read (the challenger's columns come from the shadow rows)."""
+    return [*analysis_columns(monitor), *CHALLENGER_COLUMNS]
 
 
 def _quiet_worker() -> None:

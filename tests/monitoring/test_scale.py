@@ -52,7 +52,9 @@ def mixed_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     "start, end",
     [(None, None), (TODAY - timedelta(days=2, hours=4), None), (TODAY - timedelta(days=3), TODAY - timedelta(hours=5))],
 )
-@pytest.mark.parametrize("columns", [[*ANALYSIS_COLUMNS, *INPUTS], list(OPERATIONAL_COLUMNS)])
+@pytest.mark.parametrize(
+    "columns", [[*ANALYSIS_COLUMNS, *INPUTS], list(OPERATIONAL_COLUMNS), ["probability", "challenger_probability"]]
+)
 def test_projected_read_equals_the_full_read_on_its_columns(mixed_log: Path, start, end, columns) -> None:
     full = read_log([mixed_log], start=start, end=end)
     cache = ReadCache()
