@@ -27,6 +27,19 @@ INPUTS = [next(n for n in RAW_COLUMNS if FIELDS[n].kind == kind) for kind in ("c
 @pytest.fixture(scope="module")
 def mixed_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three past days compacted to Parquet by the real compaction, then today's rows in JSON Lines."""
+    from monitoring.log.records import build_shadow_row
+
+    def shadow_row(row: dict, *, probability: float) -> dict:
+        return build_shadow_row(
+            request_id=row["request_id"],
+            ts=row["ts"],
+            channel=row["channel"],
+            challenger_version="ch-2",
+            challenger_probability=probability,
+            challenger_decision="refuse" if probability > 0.5 else "approve",
+            challenger_ms=1.0,
+        )
+
     from tests.factories import prediction_row_factory, rejection_row_factory
 
     root = tmp_path_factory.mktemp("scale") / "log"
@@ -36,7 +49,10 @@ def mixed_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for day in (3, 2, 1, 0):
         for i in range(40):
             now = TODAY - timedelta(days=day, minutes=600 - 15 * i)
-            log.append(prediction_row(day * 100 + i, now=now))
+            row = prediction_row(day * 100 + i, now=now)
+            log.append(row)
+            if i % 3 == 0:  # the challenger in shadow scored a third of them
+                log.append(shadow_row(row, probability=i / 40))
             if i % 8 == 0:
                 log.append(rejection_row(day * 100 + i, now=now))
         if day == 1:
@@ -44,7 +60,7 @@ def mixed_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
             compact_local([root], out_root=root, before=TODAY.date())
             log = PredictionLog(root, replica_id="scale")
     log.close()
-    assert len(list(root.glob("date=*/*.parquet"))) == 6 and list(root.glob(f"date={TODAY.date()}/*.jsonl"))
+    assert len(list(root.glob("date=*/*.parquet"))) == 9 and list(root.glob(f"date={TODAY.date()}/*.jsonl"))
     return root
 
 
@@ -60,13 +76,15 @@ def test_projected_read_equals_the_full_read_on_its_columns(mixed_log: Path, sta
     cache = ReadCache()
     projected = read_log([mixed_log], start=start, end=end, cache=cache, columns=columns)
     again = read_log([mixed_log], start=start, end=end, cache=cache, columns=columns)  # from the cache
-    assert len(full.predictions) > 0
+    assert len(full.predictions) > 0 and full.predictions["challenger_probability"].notna().any()
     assert list(projected.predictions.columns) == [c for c in full.predictions.columns if c in {"ts", *columns}]
     for got in (projected, again):
         expected = full.predictions[list(got.predictions.columns)]
         pd.testing.assert_frame_equal(got.predictions, expected, check_exact=True)
         pd.testing.assert_frame_equal(got.rejections, full.rejections, check_exact=True)
-        assert (got.files, got.torn_lines, got.bad_lines) == (full.files, full.torn_lines, full.bad_lines)
+        assert (got.torn_lines, got.bad_lines) == (full.torn_lines, full.bad_lines)
+        # the shadow files are read only when a challenger column is asked for
+        assert got.files == full.files if "challenger_probability" in columns else got.files < full.files
 
 
 def test_a_projection_on_an_unknown_column_is_refused(mixed_log: Path) -> None:
