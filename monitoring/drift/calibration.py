@@ -61,3 +61,27 @@ def hosmer_lemeshow(table: pd.DataFrame) -> dict[str, Any]:
     statistic = float(np.sum((observed - expected) ** 2 / variance))
     dof = len(table) - 2
     return {"statistic": statistic, "dof": dof, "p_value": float(stats.chi2.sf(statistic, dof))}
+
+
+# Platt recalibration of the score, what the drift monitor's CBPE estimates from (monitoring.drift.monitor)
+def logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)), p clipped away from 0 and 1."""
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def fit_platt(score: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept recalibrating the score on the reference labels (logistic on its logit).
+
+    CBPE estimates performance from probabilities it assumes calibrated. NannyML calibrates only if
+    isotonic regression beats the raw score in every one of 10 folds, which a few thousand rows with
+    8% defaults rarely allow; a two-parameter fit is stable on such a reference, keeps the ranking
+    (no ties, unlike isotonic steps) and is the identity when the model is already calibrated.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    keep = np.isfinite(score) & np.isfinite(target)
+    if len(np.unique(target[keep])) < 2:
+        return 1.0, 0.0
+    fit = LogisticRegression(C=1e6).fit(logit(score[keep])[:, None], target[keep].astype(int))
+    return float(fit.coef_[0, 0]), float(fit.intercept_[0])

@@ -39,6 +39,7 @@ from scipy.special import expit
 
 from monitoring.alerts.drift import drift_alerts
 from monitoring.drift import tables
+from monitoring.drift.calibration import fit_platt, logit
 from monitoring.drift.chunking import MIN_CHUNK_ROWS, Chunking, assign_chunks, calibration_size, empty_chunks
 from monitoring.drift.kpis import histograms, kpis, timeline
 from monitoring.drift.result import SCORE_COLUMN, UNSEEN_RATE, MonitoringResult
@@ -136,7 +137,7 @@ class DriftMonitor:
             raise MonitoringError(f"the reference lacks columns {missing[:8]}")
         if len(reference) < 2 * MIN_CHUNK_ROWS:
             raise MonitoringError(f"the reference has {len(reference)} rows; at least {2 * MIN_CHUNK_ROWS} needed")
-        self._platt = _fit_platt(reference[SCORE_COLUMN].to_numpy(float), reference[Y_TRUE].to_numpy(float))
+        self._platt = fit_platt(reference[SCORE_COLUMN].to_numpy(float), reference[Y_TRUE].to_numpy(float))
         self.reference = self._prepare(reference).reset_index(drop=True)
         # fairness monitoring compares groups the model never sees: keep them beside the prepared reference
         self.protected = reference[[c for c in ("CODE_GENDER", "DAYS_BIRTH") if c in reference]].reset_index(drop=True)
@@ -234,7 +235,7 @@ class DriftMonitor:
                 out[name] = pd.to_numeric(column, errors="coerce").astype("float64")
         out[Y_PRED] = (out[SCORE_COLUMN] >= self.threshold).astype("int64")
         slope, intercept = self._platt
-        out[CALIBRATED] = expit(slope * _logit(out[SCORE_COLUMN].to_numpy(float)) + intercept)
+        out[CALIBRATED] = expit(slope * logit(out[SCORE_COLUMN].to_numpy(float)) + intercept)
         return out
 
     # -- calculate
@@ -338,7 +339,7 @@ class ScoreEstimator:
 
     def frame(self, scores: np.ndarray, chunk: np.ndarray) -> pd.DataFrame:
         p, (slope, intercept) = np.asarray(scores, dtype=float), self.platt
-        calibrated, predicted = expit(slope * _logit(p) + intercept), (p >= self.threshold).astype("int64")
+        calibrated, predicted = expit(slope * logit(p) + intercept), (p >= self.threshold).astype("int64")
         return pd.DataFrame({SCORE_COLUMN: p, Y_PRED: predicted, CALIBRATED: calibrated, CHUNK_COLUMN: chunk})
 
 
@@ -348,7 +349,7 @@ def fit_score_estimator(scores: np.ndarray, target: np.ndarray, *, threshold: fl
     scores, target = np.asarray(scores, dtype=float)[keep], np.asarray(target)[keep].astype(int)
     if len(scores) < 2 * MIN_CHUNK_ROWS:
         raise MonitoringError(f"{len(scores)} scored reference rows; at least {2 * MIN_CHUNK_ROWS} needed")
-    bare = ScoreEstimator(float(threshold), _fit_platt(scores, target.astype(float)))
+    bare = ScoreEstimator(float(threshold), fit_platt(scores, target.astype(float)))
     size = calibration_size(float(len(scores)), len(scores))
     whole = len(scores) // size * size
     reference = bare.frame(scores[:whole], np.arange(whole) // size).assign(**{Y_TRUE: target[:whole]})
@@ -359,28 +360,6 @@ def fit_score_estimator(scores: np.ndarray, target: np.ndarray, *, threshold: fl
     except Exception as exc:  # NannyML raises its own and foreign types
         raise MonitoringError(f"NannyML could not fit CBPE on the reference scores: {exc}") from exc
     return ScoreEstimator(bare.threshold, bare.platt, cbpe)
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-def _fit_platt(score: np.ndarray, target: np.ndarray) -> tuple[float, float]:
-    """Slope and intercept recalibrating the score on the reference labels (logistic on its logit).
-
-    CBPE estimates performance from probabilities it assumes calibrated. NannyML calibrates only if
-    isotonic regression beats the raw score in every one of 10 folds, which a few thousand rows with
-    8% defaults rarely allow; a two-parameter fit is stable on such a reference, keeps the ranking
-    (no ties, unlike isotonic steps) and is the identity when the model is already calibrated.
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    keep = np.isfinite(score) & np.isfinite(target)
-    if len(np.unique(target[keep])) < 2:
-        return 1.0, 0.0
-    fit = LogisticRegression(C=1e6).fit(_logit(score[keep])[:, None], target[keep].astype(int))
-    return float(fit.coef_[0, 0]), float(fit.intercept_[0])
 
 
 def load_reference(model_dir: str | Path) -> pd.DataFrame:
