@@ -24,7 +24,7 @@ from typing import Any
 from scoring.errors import ModelLoadError
 from scoring.model import METADATA_FILE
 from scoring.promote import checks, evidence, record, release
-from scoring.promote.sides import Side, open_side
+from scoring.promote.sides import RELEASE_FILES, Side, open_side
 
 DEFAULT_CANDIDATE = "models:/credit-scoring@challenger"
 DEFAULT_RECORDS = Path("reports/promotions")
@@ -150,7 +150,9 @@ def gate(args: argparse.Namespace) -> int:
     check_paths(args)
     with tempfile.TemporaryDirectory(prefix="promote-") as cache:
         champion = open_side("champion", args.champion, tracking_uri=args.tracking_uri, cache_dir=Path(cache))
-        candidate = open_side("candidate", args.candidate, tracking_uri=args.tracking_uri, cache_dir=Path(cache))
+        candidate = open_side(
+            "candidate", args.candidate, tracking_uri=args.tracking_uri, cache_dir=Path(cache), needs=RELEASE_FILES
+        )
         result = run_gate(args, champion, candidate)
         if args.dry_run:
             print(record.markdown(result))

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from scoring.errors import ModelLoadError
-from scoring.model import ScoringModel, load_model
+from scoring.model import METADATA_FILE, REFERENCE_FILE, ScoringModel, load_model
 
 REGISTRY_PREFIX = "models:/"
 BOOSTER_FILE = "model.lgb"
+# What a folder must hold to become `model/`: the service loads the first three, and the monitoring's
+# drift analysis reads its reference rows from the fourth (a model/ without it loads, but every analysis fails).
+RELEASE_FILES = ("MLmodel", METADATA_FILE, BOOSTER_FILE, REFERENCE_FILE)
 
 
 def file_sha256(path: Path) -> str:
@@ -80,10 +83,13 @@ def resolve(uri: str, *, tracking_uri: str | None, cache_dir: Path) -> tuple[Pat
     return Path(resolved.path), registry
 
 
-def open_side(role: str, uri: str, *, tracking_uri: str | None, cache_dir: Path) -> Side:
-    """Resolve and load one side; ModelLoadError names the side and the reason."""
+def open_side(role: str, uri: str, *, tracking_uri: str | None, cache_dir: Path, needs: tuple[str, ...] = ()) -> Side:
+    """Resolve and load one side; ModelLoadError names the side and the reason (`needs`: files it must hold)."""
     try:
         path, registry = resolve(uri, tracking_uri=tracking_uri, cache_dir=cache_dir)
+        missing = [name for name in needs if not (path / name).is_file()]
+        if missing:
+            raise ModelLoadError(f"{path} lacks {', '.join(missing)}: it cannot become model/")
         model = load_model(path)  # the runtime the service uses
     except ModelLoadError as exc:
         raise ModelLoadError(f"{role} {uri}: {exc}") from exc

@@ -114,6 +114,14 @@ def test_unloadable_candidate_is_a_clear_error(site, capsys):
     assert "candidate" in capsys.readouterr().err
 
 
+def test_a_candidate_missing_a_release_file_is_refused_and_nothing_changes(site, capsys):
+    before = folder_hashes(site / "model")
+    (site / "retrain" / "reference.parquet").unlink()  # it loads and scores; the monitoring needs it
+    assert gate(site, "--candidate", str(site / "retrain")) == 2
+    assert "lacks reference.parquet" in capsys.readouterr().err
+    assert folder_hashes(site / "model") == before and not (site / "models_history").exists()
+
+
 def production_log(site: Path, folder: Path) -> tuple[list[int], str]:
     """1,500 applicants scored by the champion through the real log writer; outcomes of the approved ones."""
     from monitoring.outcomes.store import OutcomeStore
