@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,21 +29,35 @@ OUTCOMES_LOCK = ".sync/outcomes.lock"
 HUB_LOCK = ".sync/hub.lock"  # one commit to the dataset at a time: a push or the maintenance
 
 
+def _acquire(fd: int, *, wait: bool, timeout: float | None) -> bool:
+    if not wait:
+        timeout = 0.0
+    if timeout is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return True
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+
 @contextlib.contextmanager
-def locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
+def locked(path: Path, *, wait: bool = True, timeout: float | None = None) -> Iterator[bool]:
     """Hold an exclusive lock on `path` (created if missing) for the block; yields whether it was got.
 
-    With `wait=False` a lock another process holds yields False at once (a lease someone else has).
+    With `wait=False` a lock another process holds yields False at once (a lease someone else has);
+    with `timeout`, False once it has been held by another for that many seconds (a stopped process
+    must not hang its callers for ever).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
+        yield _acquire(fd, wait=wait, timeout=timeout)
     finally:
         os.close(fd)  # closing the descriptor releases the lock
 

@@ -39,6 +39,7 @@ Answer = Literal["recorded", "duplicate", "conflict", "unknown_request", "invali
 ANSWERS: tuple[Answer, ...] = ("recorded", "duplicate", "conflict", "unknown_request", "invalid")
 FIELDS = ("request_id", "client_id", "defaulted", "observed_at")
 MAX_ID_CHARS = 128
+LOCK_TIMEOUT_S = 10.0  # the replicas' outcome lock is held for one short call; longer means a stuck holder
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,7 @@ class OutcomeStore:
         self.dirs = [Path(d) for d in dirs]
         self.salt = salt
         self.max_rows = max_rows
+        self.lock_timeout_s = LOCK_TIMEOUT_S
         self._lock = threading.Lock()
         self._keys = ReadCache()
         self._outcomes = ReadCache()
@@ -175,9 +177,12 @@ class OutcomeStore:
         disk: two of them never both answer "recorded" for one loan."""
         stack = contextlib.ExitStack()
         try:
-            stack.enter_context(locked(self.log.directory / OUTCOMES_LOCK))
+            got = stack.enter_context(locked(self.log.directory / OUTCOMES_LOCK, timeout=self.lock_timeout_s))
         except OSError as exc:  # an unwritable folder: the append would fail too, say it the same way
             raise LogWriteError(f"cannot lock the outcome log: {exc.strerror or exc}") from exc
+        if not got:  # another process holds it and does not let go (stopped mid-call): a 503, not a hang
+            stack.close()
+            raise LogWriteError(f"the outcome log has been locked by another process for {self.lock_timeout_s:g} s")
         return stack
 
     def _judge(

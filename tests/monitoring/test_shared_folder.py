@@ -130,3 +130,30 @@ def test_outcomes_on_an_unwritable_folder_are_a_write_error(tmp_path: Path) -> N
     store = OutcomeStore(log, dirs=[log.directory], salt=SALT)
     with pytest.raises(LogWriteError, match="cannot lock the outcome log"):
         store.record([{"request_id": "req-1", "defaulted": True}], channel="rest")
+
+
+def test_outcomes_behind_a_lock_nobody_releases_are_a_write_error(tmp_path: Path, prediction_row: RowFactory) -> None:
+    """Another process stopped while holding the outcome lock: the call fails (503) instead of hanging."""
+    log = PredictionLog(tmp_path, replica_id="a")
+    log.append(prediction_row(1))
+    store = OutcomeStore(log, dirs=[tmp_path], salt=SALT)
+    store.lock_timeout_s = 0.3
+    outcome: list[object] = []
+    with locked(tmp_path / ".sync" / "outcomes.lock"):  # its own descriptor: it conflicts as another process's
+        worker = threading.Thread(
+            target=lambda: outcome.append(_attempt(store, [{"request_id": "req-1", "defaulted": True}])), daemon=True
+        )
+        worker.start()
+        worker.join(10)
+        assert not worker.is_alive(), "the outcome call hung behind the lock"
+    (error,) = outcome
+    assert isinstance(error, LogWriteError) and "locked by another process" in str(error)
+    assert read_outcomes([tmp_path]).empty
+    assert store.record([{"request_id": "req-1", "defaulted": True}], channel="rest")["counts"]["recorded"] == 1
+
+
+def _attempt(store: OutcomeStore, rows: list[dict]) -> object:
+    try:
+        return store.record(rows, channel="rest")
+    except LogWriteError as exc:
+        return exc
