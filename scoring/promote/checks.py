@@ -127,16 +127,11 @@ def pyfunc_parity(
 ) -> tuple[Check, dict[str, Any]]:
     """The served predictions (scoring.model, the service's runtime) against `mlflow.pyfunc` on the same
     rows, to PARITY_TOLERANCE. The artifact is a LightGBM Booster, whose pyfunc gives probabilities."""
-    import mlflow.pyfunc
-
     features = matrix(evidence.frame.head(PARITY_ROWS))
     served = model.predict(features)
     rule = f"max abs(served - pyfunc) <= {PARITY_TOLERANCE:g}"
-    if pyfunc_uri.startswith("models:/") and tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_registry_uri(tracking_uri)
     try:
-        reference = np.asarray(mlflow.pyfunc.load_model(pyfunc_uri).predict(feature_frame(features)), float)
+        reference = _pyfunc_predict(pyfunc_uri, feature_frame(features), tracking_uri=tracking_uri)
     except Exception as exc:  # MLflow raises many types for an unloadable model
         return Check("parity:pyfunc", None, None, PARITY_TOLERANCE, rule, "fail", f"pyfunc failed: {exc}"), {}
     if reference.shape != served.shape:
@@ -146,3 +141,20 @@ def pyfunc_parity(
     status = "pass" if worst <= PARITY_TOLERANCE else "fail"
     facts = {"rows": len(served), "max_abs_difference": worst, "pyfunc_uri": pyfunc_uri}
     return Check("parity:pyfunc", None, worst, PARITY_TOLERANCE, rule, status), facts
+
+
+def _pyfunc_predict(uri: str, frame: Any, *, tracking_uri: str | None) -> np.ndarray:
+    """`mlflow.pyfunc` on `uri`; a registered version is downloaded first with the store named explicitly,
+    so MLflow's process-wide tracking and registry URIs are never changed (a caller's runs stay its own)."""
+    import tempfile
+
+    import mlflow.artifacts
+    import mlflow.pyfunc
+
+    if not uri.startswith("models:/"):
+        return np.asarray(mlflow.pyfunc.load_model(uri).predict(frame), float)
+    with tempfile.TemporaryDirectory(prefix="pyfunc-") as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, dst_path=tmp, tracking_uri=tracking_uri, registry_uri=tracking_uri
+        )
+        return np.asarray(mlflow.pyfunc.load_model(local).predict(frame), float)

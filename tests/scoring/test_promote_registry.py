@@ -27,7 +27,11 @@ def test_registry_candidate_moves_the_alias_and_rollback_moves_it_back(registry,
     common = ["--model-dir", str(tmp_path / "model"), "--records", str(tmp_path / "records")]
     common += ["--tracking-uri", store.tracking_uri, "--holdout-rows", "3000"]
 
+    import mlflow
+
+    uris = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     assert main([*common, "--candidate", "models:/credit-scoring@challenger", *LENIENT]) == 0
+    assert (mlflow.get_tracking_uri(), mlflow.get_registry_uri()) == uris  # the process' MLflow left as it was
     assert version_for_alias("credit-scoring", "champion", tracking_uri=store.tracking_uri) == int(challenger.version)
     assert folder_hashes(tmp_path / "model") == folder_hashes(challenger.path)
     (record,) = [json.loads(p.read_text()) for p in (tmp_path / "records").glob("*.json")]
