@@ -44,7 +44,9 @@ def gate(site: Path, *extra: str) -> int:
 
 
 def records(site: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((site / "records").glob("*.json"))]
+    """The decision records written so far, oldest first (two written in one second differ by a suffix)."""
+    paths = sorted((site / "records").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    return [json.loads(p.read_text()) for p in paths]
 
 
 def test_harmful_candidate_is_refused_by_name_and_nothing_changes(site, capsys):
