@@ -183,6 +183,7 @@ def pair_performance(result: MonitoringResult) -> go.Figure:
                     y=realized,
                     line={"color": colour, "dash": "dot"},
                     annotation_text=f"{model} realized",
+                    annotation_position="top left" if model == "champion" else "bottom right",  # apart when equal
                     row=1,
                     col=col,
                 )
