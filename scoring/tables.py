@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,58 @@ def parquet_footprint(source: bytes | Path) -> tuple[int, int]:
         raise UnreadableTable(f"the body is not a readable {PARQUET} table ({reason})") from exc
     decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     return meta.num_rows, decoded
+
+
+def _fields(buf: bytes, table: int) -> Any:
+    """A flatbuffer table's field offsets (0: absent), by field number."""
+    vtable = table - struct.unpack_from("<i", buf, table)[0]
+    size = struct.unpack_from("<H", buf, vtable)[0]
+    return lambda i: struct.unpack_from("<H", buf, vtable + 4 + 2 * i)[0] if 4 + 2 * i < size else 0
+
+
+def _batch_footprint(meta: bytes, body: bytes) -> tuple[int, int]:
+    """(rows, decoded bytes) of one IPC message, from its flatbuffer header (Arrow's Message.fbs) and the
+    length prefix of each compressed buffer: what Arrow will allocate, read before it decompresses."""
+    root = struct.unpack_from("<I", meta, 0)[0]
+    message = _fields(meta, root)
+    kind = meta[root + message(1)] if message(1) else 0
+    if kind not in (2, 3) or not message(2):  # 3: a RecordBatch, 2: a DictionaryBatch wrapping one
+        return 0, 0
+    at = root + message(2)
+    batch = at + struct.unpack_from("<I", meta, at)[0]
+    if kind == 2:
+        wrapper = _fields(meta, batch)
+        if not wrapper(1):
+            return 0, 0
+        at = batch + wrapper(1)
+        batch = at + struct.unpack_from("<I", meta, at)[0]
+    field = _fields(meta, batch)
+    rows = struct.unpack_from("<q", meta, batch + field(0))[0] if field(0) and kind == 3 else 0
+    decoded = 0
+    if field(2):
+        at = batch + field(2)
+        vector = at + struct.unpack_from("<I", meta, at)[0]
+        for i in range(struct.unpack_from("<I", meta, vector)[0]):
+            offset, length = struct.unpack_from("<qq", meta, vector + 4 + 16 * i)
+            raw = struct.unpack_from("<q", body, offset)[0] if field(3) and length >= 8 else -1
+            decoded += length if raw < 0 else raw
+    return rows, decoded
+
+
+def arrow_stream_footprint(body: bytes) -> tuple[int, int]:
+    """(rows, decoded bytes) an Arrow IPC stream declares, summed over its messages before any is decoded:
+    a few kB of zstd-compressed batches can decode to gigabytes. UnreadableTable when it is no stream."""
+    rows = decoded = 0
+    try:
+        for message in pa.ipc.MessageReader.open_stream(pa.BufferReader(body)):
+            meta = message.metadata.to_pybytes()
+            content = message.body.to_pybytes() if message.body is not None else b""
+            more_rows, more_bytes = _batch_footprint(meta, content)
+            rows, decoded = rows + more_rows, decoded + more_bytes
+    except (struct.error, IndexError, ValueError, OSError, pa.ArrowException) as exc:
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise UnreadableTable(f"the body is not a readable {ARROW} table ({reason})") from exc
+    return rows, decoded
 
 
 def frame_from_bytes(body: bytes, media_type: str) -> pd.DataFrame:

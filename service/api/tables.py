@@ -4,8 +4,9 @@ A table body skips the 120-key JSON object per row: it is read into columns (sco
 validated on them (scoring.columnar) with the JSON door's verdicts and messages. The answer comes
 as JSON (the JSON door's shape), CSV or Parquet, as `Accept` asks; the batch's totals then travel
 in `X-Batch-*` headers. Limits: `max_batch_body_bytes` (413 `too_large`) and `max_batch_rows`
-(413 `batch_too_large`), the same settings as the JSON door. A Parquet body is held to both by its
-footer (rows, decoded bytes) before a page is decompressed: a few kB of Parquet can decode to gigabytes.
+(413 `batch_too_large`), the same settings as the JSON door. A Parquet or Arrow body is held to both by
+what it declares (its footer, its message headers) before anything is decompressed: a few kB of either
+can decode to gigabytes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from scoring.errors import UnreadableTable
-from scoring.tables import CSV, PARQUET, frame_from_bytes, frame_to_bytes, parquet_footprint
+from scoring.tables import (
+    ARROW,
+    CSV,
+    PARQUET,
+    arrow_stream_footprint,
+    frame_from_bytes,
+    frame_to_bytes,
+    parquet_footprint,
+)
 from service.api.body import JSON_TYPES
 from service.api.problems import RequestRefused
 from service.table_result import TableResult
@@ -49,9 +58,10 @@ def answer_type(request: Request) -> str:
     raise RequestRefused(406, "wrong_content_type", f"answers come as {', '.join(ANSWER_TYPES)}", field="Accept")
 
 
-def _check_parquet_footer(body: bytes, *, max_rows: int, max_bytes: int) -> None:
-    """Refuse a Parquet body by the rows and decoded bytes its footer declares, before decoding a page."""
-    rows, decoded = parquet_footprint(body)
+def _check_footprint(body: bytes, kind: str, *, max_rows: int, max_bytes: int) -> None:
+    """Refuse a Parquet or Arrow body by the rows and decoded bytes it declares (the Parquet footer, the
+    IPC message headers), before anything is decompressed."""
+    rows, decoded = parquet_footprint(body) if kind == PARQUET else arrow_stream_footprint(body)
     if rows > max_rows:
         raise RequestRefused(413, "batch_too_large", f"{rows} rows; at most {max_rows} per batch (max_batch_rows)")
     if decoded > max_bytes:
@@ -60,12 +70,12 @@ def _check_parquet_footer(body: bytes, *, max_rows: int, max_bytes: int) -> None
 
 def table_rows(body: bytes, kind: str, *, max_rows: int, max_bytes: int) -> pd.DataFrame:
     """A `kind` body as a table of applications, refused when unreadable, empty or over `max_rows` rows;
-    a Parquet body also when it would decode to more than `max_bytes` (the body limit)."""
+    a Parquet or Arrow body also when it would decode to more than `max_bytes` (the body limit)."""
     if not body.strip():
         raise RequestRefused(400, "empty_body", f"the request body is empty; send a {kind} table")
     try:
-        if kind == PARQUET:
-            _check_parquet_footer(body, max_rows=max_rows, max_bytes=max_bytes)
+        if kind in (PARQUET, ARROW):
+            _check_footprint(body, kind, max_rows=max_rows, max_bytes=max_bytes)
         frame = frame_from_bytes(body, kind)
     except UnreadableTable as exc:
         raise RequestRefused(400, "unreadable_table", str(exc)) from exc

@@ -171,3 +171,28 @@ def test_a_small_parquet_body_that_decodes_to_a_huge_table_is_refused_by_its_foo
     assert refused.status_code == 413 and refused.json()["detail"][0]["kind"] == "batch_too_large"
     assert "200000 rows" in refused.json()["error"]
     assert not any(r["kind"] == "prediction" for r in _logged(tmp_path / "log"))
+
+
+def test_a_compressed_arrow_stream_is_held_to_the_limits_before_it_is_decoded(model, tmp_path, frame):
+    api = _client(model, tmp_path / "log", max_batch_rows=5, max_batch_body_bytes=200_000)
+
+    def stream(table: pa.Table) -> bytes:
+        sink = io.BytesIO()
+        options = pa.ipc.IpcWriteOptions(compression="zstd")
+        with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+            for batch in table.to_batches(max_chunksize=100_000):
+                writer.write_batch(batch)
+        return sink.getvalue()
+
+    many = stream(pa.table({"AMT_CREDIT": pa.array(np.ones(1_000_000))}))  # 8 MB of floats in a few kB
+    assert len(many) < 200_000
+    refused = api.post(BATCH, content=many, headers={"content-type": ARROW})
+    assert refused.status_code == 413 and refused.json()["detail"][0]["kind"] == "batch_too_large"
+    assert "1000000 rows" in refused.json()["error"]
+    one = pa.Table.from_pandas(frame.head(1).assign(NAME_CONTRACT_TYPE="A" * 3_000_000), preserve_index=False)
+    bomb = api.post(BATCH, content=stream(one), headers={"content-type": ARROW})
+    assert bomb.status_code == 413 and bomb.json()["detail"][0]["kind"] == "too_large", bomb.text
+    assert "decodes to" in bomb.json()["error"]
+    plain = api.post(BATCH, content=_body(frame.head(5), ARROW), headers={"content-type": ARROW})
+    assert plain.status_code == 200 and plain.json()["n_rows"] == 5
+    assert sum(r["kind"] == "prediction" for r in _logged(tmp_path / "log")) == plain.json()["n_scored"]
