@@ -49,7 +49,7 @@ def _snapshot(prediction_log: Any, hub: Any, history_dir: Path) -> tuple[str, pd
         push = (
             f"Hub dataset `{status.get('repo_id')}`: last push {status.get('last_push_at') or 'never'}"
             f" ({'ok' if status.get('last_push_ok') else 'FAILED: ' + str(status.get('last_error'))}"
-            f"), {status.get('pushes', 0)} pushes, every {status.get('every_min')} min."
+            f"), {_pushes(int(status.get('pushes') or 0))}, every {float(status.get('every_min') or 0):.1f} min."
         )
     else:
         push = "Hub sync **disabled** (set HF_DATASET_REPO and HF_TOKEN): the log stays on this machine's disk."
@@ -76,3 +76,7 @@ def build_data_tab(tab: gr.Tab, prediction_log: Any, hub: Any, *, history_dir: P
         return _snapshot(prediction_log, hub, history_dir)
 
     gr.on([refresh.click, tab.select], on_refresh, None, [summary, latest, shards], api_visibility="private")
+
+
+def _pushes(n: int) -> str:
+    return "1 push" if n == 1 else f"{n:,} pushes"

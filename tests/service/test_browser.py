@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import CHROMIUM, LAUNCH_ARGS, SHOTS
+from tests.factories import production_applications
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -148,7 +149,9 @@ def test_advanced_json_alone_on_a_fresh_form(page, server):
     assert "None" not in reasons and "_RATIO" not in reasons and "EXT_SOURCE" not in reasons.split("—")[0]
 
 
-def test_production_data_view(page, server):
+def test_production_data_view(page, server, client):
+    # one logged row of its own, so the shard table is not empty when this test runs alone
+    assert client.post("/api/v1/score", json=production_applications(1)[0]).status_code == 200
     page.get_by_role("tab", name="Production data").click()
     summary = page.locator("#data-summary")
     page.wait_for_function("document.querySelector('#data-summary')?.innerText.includes('rows in')")
