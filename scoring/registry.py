@@ -54,7 +54,8 @@ def is_registry_uri(uri: str) -> bool:
 def parse_uri(uri: str) -> tuple[str, str | None, str | None]:
     """(name, alias, version) of `models:/name@alias` or `models:/name/N`; ModelLoadError otherwise."""
     match = _URI.match(uri.strip())
-    if match is None:
+    # the name becomes a folder of the download cache (cache_dir/NAME/VERSION): "." or ".." would leave it
+    if match is None or match["name"] in (".", "..") or "\\" in match["name"] or "\0" in match["name"]:
         raise ModelLoadError(f"{uri!r} is not a registry URI (models:/NAME@ALIAS or models:/NAME/VERSION)")
     return match["name"], match["alias"], match["version"]
 

@@ -46,7 +46,10 @@ def test_registry_uris_parse(uri: str, expected: tuple[str, str | None, str | No
     assert parse_uri(uri) == expected
 
 
-@pytest.mark.parametrize("uri", ["models:/credit-scoring", "models:/credit-scoring/latest", "models:/@x"])
+@pytest.mark.parametrize(
+    "uri",
+    ["models:/credit-scoring", "models:/credit-scoring/latest", "models:/@x", "models:/..@champion", "models:/./3"],
+)
 def test_a_malformed_uri_is_a_load_error(uri: str) -> None:
     with pytest.raises(ModelLoadError, match="not a registry URI"):
         parse_uri(uri)
