@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 from monitoring.drift.chunking import MIN_CHUNK_ROWS
 from monitoring.drift.pair import PROBABILITY
 from monitoring.drift.result import MonitoringResult
-from monitoring.plots import ALERT, MUTED, PRODUCTION, REFERENCE, failsafe, message_figure
+from monitoring.plots import ALERT, MUTED, PRODUCTION, REFERENCE, failsafe, message_figure, titled
 
 CHAMPION, CHALLENGER = PRODUCTION, "#ff7f0e"
 NO_PAIR = "No challenger scored a row of this window (no CHALLENGER_URI, or no traffic since it was set)."
@@ -50,14 +50,7 @@ def _pair(result: MonitoringResult) -> go.Figure | None:
 
 
 def _layout(fig: go.Figure, title: str, *, height: int = 360) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0.01},
-        height=height,
-        template="plotly_white",
-        margin={"l": 55, "r": 20, "t": 60, "b": 40},
-        legend={"orientation": "h", "y": -0.15},
-    )
-    return fig
+    return titled(fig, title, height=height, top=60, left=55)
 
 
 @failsafe
