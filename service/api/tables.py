@@ -22,8 +22,8 @@ from scoring.tables import (
     PARQUET,
     arrow_stream_footprint,
     frame_from_bytes,
-    frame_to_bytes,
     parquet_footprint,
+    table_to_bytes,
 )
 from service.api.body import JSON_TYPES
 from service.api.problems import RequestRefused
@@ -90,7 +90,7 @@ def table_rows(body: bytes, kind: str, *, max_rows: int, max_bytes: int) -> pd.D
 
 def table_answer(result: TableResult, kind: str) -> Response:
     """A scored table's answer as JSON (the JSON door's shape), or as a CSV or Parquet table of its rows."""
-    if kind == JSON:  # orjson, as the JSON door: one C call for a 10,000-row answer
+    if kind == JSON:  # built column by column (service.table_result): no dict per row
         return Response(result.to_json(), media_type=JSON)
     headers = {
         "X-Batch-Id": result.batch_id,
@@ -99,4 +99,4 @@ def table_answer(result: TableResult, kind: str) -> Response:
         "X-Batch-Rejected": str(result.n_rejected),
         "X-Model-Version": result.model_version,
     }
-    return Response(frame_to_bytes(result.to_frame(), kind), media_type=kind, headers=headers)
+    return Response(table_to_bytes(result.to_table(), kind), media_type=kind, headers=headers)
