@@ -36,7 +36,7 @@ RESULT_COLUMNS = (
     "errors",
 )
 _TEXT = frozenset(("status", "request_id", "decision", "model_version", "warnings", "errors"))
-_ROW_START = b"," + json_key("index", first=True)  # every scored row's text opens with it
+_ROW_START = b"," + json_key("index", first=True)  # a scored row's text opens with it
 
 
 @dataclass(slots=True)
@@ -81,6 +81,11 @@ class TableResult:
         errors = [p.as_dict() for p in self.errors[index].problems]
         return {"index": index, "status": "rejected", "request_id": self.request_id(index), "errors": errors}
 
+    def _rejected_for_orjson(self, index: int) -> dict[str, Any]:
+        """`_rejected(index)` with its problems left as dataclasses, which orjson writes as their `as_dict()`."""
+        errors = self.errors[index].problems
+        return {"index": index, "status": "rejected", "request_id": self.request_id(index), "errors": errors}
+
     def results(self) -> list[dict[str, Any]]:
         """One result dict per input row, in order: `score_batch`'s shape."""
         out: list[dict[str, Any]] = [{}] * self.n_rows
@@ -107,37 +112,53 @@ class TableResult:
 
     def to_json(self) -> bytes:
         """`as_dict()` as JSON, the bytes orjson writes for it, built column by column: no dict per scored row."""
-        return orjson.dumps(self.totals())[:-1] + b',"results":[' + self._results_json() + b"]}"
+        head = orjson.dumps(self.totals())[:-1] + b',"results":['
+        return b"".join([head, *self._results_json(), b"]}"])  # one copy of the megabytes
 
-    def _results_json(self) -> bytes:
-        """`results()` as the comma-separated JSON objects of a list: one join over the scored rows' columns,
-        each other row (refused, or neither) slipped into the text that opens the scored row after it."""
+    def _results_json(self) -> list[bytes | memoryview]:
+        """`results()` as pieces of text that, joined, are its comma-separated JSON objects: one join over the
+        scored rows' columns, each run of other rows (refused, or neither) put before the scored row after it."""
         positions = np.asarray(self.indices, dtype=np.int64)
         order = np.argsort(positions, kind="stable")
         if self.errors:  # a refused row is answered as refused even if it was scored
             order = order[~np.isin(positions[order], list(self.errors))]
         positions = positions[order]
+        runs = self._other_runs(positions)
+        pieces: list[bytes | memoryview] = []
+        if len(positions):
+            openings = [_ROW_START] * len(positions)
+            for rank, text in runs.items():
+                if rank < len(positions):
+                    openings[rank] = b"," + text + _ROW_START
+            openings[0] = openings[0][1:]  # no comma before the first row
+            pieces.append(self._scored_json(positions, order, openings=openings))
+        if len(positions) in runs:  # the rows after the last scored one
+            pieces += [b"," if pieces else b"", runs[len(positions)]]
+        return pieces
+
+    def _other_runs(self, positions: np.ndarray) -> dict[int, memoryview]:
+        """The rows not among the scored `positions` (sorted), by runs: the rank of the scored row each run
+        precedes (len(positions): after them all) -> its comma-separated objects. A run is one orjson call:
+        '[{..},{..}]' without its brackets is the run's text in the list."""
         scored = np.zeros(self.n_rows, dtype=bool)
         scored[positions] = True
-        others: dict[int, list[bytes]] = {}  # scored row (its rank, or len(positions): the end) -> rows before it
-        for index in np.flatnonzero(~scored).tolist():
-            text = orjson.dumps(self._rejected(index)) if index in self.errors else b"{}"
-            others.setdefault(int(np.searchsorted(positions, index)), []).append(text)
-        tail = b"".join(b"," + text for text in others.pop(len(positions), []))
-        openings = [_ROW_START] * len(positions) if others else []
-        for rank, texts in others.items():
-            openings[rank] = b"".join(b"," + text for text in texts) + _ROW_START
-        joined = self._scored_json(positions, order, opening=openings or _ROW_START) + tail
-        return joined[1:]  # the comma before the first row
+        others = np.flatnonzero(~scored)
+        rows = [self._rejected_for_orjson(i) if i in self.errors else {} for i in others.tolist()]
+        ranks, starts = np.unique(np.searchsorted(positions, others), return_index=True)
+        bounds = [*starts.tolist(), len(rows)]
+        return {
+            rank: memoryview(orjson.dumps(rows[start:end]))[1:-1]
+            for rank, start, end in zip(ranks.tolist(), bounds[:-1], bounds[1:], strict=True)
+        }
 
-    def _scored_json(self, positions: np.ndarray, order: np.ndarray, *, opening: bytes | list[bytes]) -> bytes:
-        """The scored rows at `positions` (`indices[order]`), each opened by `opening`, as one text."""
+    def _scored_json(self, positions: np.ndarray, order: np.ndarray, *, openings: list[bytes]) -> bytes:
+        """The scored rows at `positions` (`indices[order]`), each after its text of `openings`, as one text."""
         index = number_items(positions)
         request = index if self.first_index == 0 else number_items(positions + self.first_index)
         return join_columns(
             len(positions),
             [
-                opening,
+                openings,
                 index,
                 json_key("status") + b'"ok"' + json_key("request_id"),
                 orjson.dumps(f"{self.batch_id}-")[:-1],  # '"<batch_id>-', then the row's number and '"'
@@ -190,7 +211,7 @@ class TableResult:
             "model_version": _text([self.model_version]).take(pa.array(np.zeros(n, dtype=np.int8), mask=~scored)),
             "inference_ms": pa.array(np.where(scored, self.per_row_ms, np.nan), from_pandas=True),
             "warnings": _json_texts(n, {i: texts for i, texts in self.warnings.items() if texts}),
-            "errors": _json_texts(n, {i: [p.as_dict() for p in e.problems] for i, e in self.errors.items()}),
+            "errors": _json_texts(n, {i: e.problems for i, e in self.errors.items()}),  # dataclasses: as_dict()
         }
         return pa.Table.from_arrays(list(columns.values()), schema=_answer_schema())
 
