@@ -40,8 +40,9 @@ def json_key(name: str, *, first: bool = False) -> bytes:
 
 def join_columns(n: int, parts: Sequence[bytes | Sequence[bytes]]) -> bytes:
     """`n` rows, each `parts` in order, as one text: a bytes part is the same in every row, a sequence holds
-    one item per row. Each part fills every k-th slot of one list, and one `join` writes it all (about
-    half the work of `%`-formatting a row template row by row)."""
+    one item per row. Each part fills every k-th slot of one list, and one `join` writes it all: half
+    the work of `%`-formatting a row template row by row for a few columns (the table answer's 7); for
+    a hundred (monitoring.log.bulk's log lines) the template is faster, a join of 1.4M pieces twice as slow."""
     folded: list[bytes | Sequence[bytes]] = []
     for part in parts:
         if not isinstance(part, bytes) and len(part) != n:
