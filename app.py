@@ -64,6 +64,7 @@ class Monitoring:
 def build_app(settings: Settings) -> FastAPI:
     started = time.perf_counter()
     model = _load_model(settings.model_uri, settings, role="model")
+    batches = model.batch_runtime(mode=settings.batch_runtime, folder=settings.model_cache_dir / "compiled")
     challenger = _load_model(settings.challenger_uri, settings, role="challenger") if settings.challenger_uri else None
     prediction_log, hub = _open_prediction_log(settings)
     service = _scoring_service(settings, model, prediction_log, challenger=challenger)
@@ -85,6 +86,7 @@ def build_app(settings: Settings) -> FastAPI:
         log_health=prediction_log.health,
         hub_status=hub.status,
         log_write_policy=settings.log_write_policy,
+        batch_runtime=model.batch_status,
     )
     outcomes = _outcome_store(settings, prediction_log)
     api = create_api(service, settings=settings, readiness=readiness, outcomes=outcomes)
@@ -103,7 +105,9 @@ def build_app(settings: Settings) -> FastAPI:
     )
     reveal = show_tabs_by_role(blocks, analyst_tabs, token)
     janitor = GradioSessionJanitor(blocks, gauges=service.metrics.gauges)
-    api.router.lifespan_context = _lifespan(janitor, monitoring, hub, prediction_log, shadow=service.shadow)
+    api.router.lifespan_context = _lifespan(
+        janitor, monitoring, hub, prediction_log, shadow=service.shadow, start_batches=batches.start
+    )
     app = mount_ui(api, blocks, token, max_file_size=settings.max_upload_bytes)
     speed_up_gradio_calls(settings, blocks, app, gauges=service.metrics.gauges)
     secure_app(
@@ -218,6 +222,7 @@ def _lifespan(
     prediction_log: PredictionLog,
     *,
     shadow: ShadowScorer | None,
+    start_batches: Callable[[], object],
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Start the session sweep and the Hub sync with the server; on shutdown stop everything and push once more.
 
@@ -226,13 +231,15 @@ def _lifespan(
     before the final push, which then carries the shadow rows too.
 
     The sync restores the monitoring window's history in the background, then starts pushing: the
-    service answers (and scores) while the history loads.
+    service answers (and scores) while the history loads. The compiled batch runtime (BATCH_RUNTIME)
+    is built in the background too: batches use the Booster until it is ready.
     """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         janitor.start()
         hub.start_background()
+        start_batches()
         yield
         log.info("shutting down: final push of the prediction log")
         await janitor.stop()

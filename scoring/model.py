@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from scoring.compiled import MIN_ROWS as COMPILED_MIN_ROWS
+from scoring.compiled import BatchRuntime, check_rows
 from scoring.errors import ModelLoadError
 from scoring.features import FEATURE_NAMES
 from scoring.schema import FIELDS
@@ -55,6 +57,9 @@ class ScoringModel:
     # Where it came from (scoring.registry.ResolvedModel.as_dict: uri, name, version, alias), set by
     # the service after resolving MODEL_URI / CHALLENGER_URI; shown on /readyz and /api/v1/model.
     source: dict[str, Any] = field(default_factory=dict)
+    # BATCH_RUNTIME (scoring.compiled): calls of COMPILED_MIN_ROWS rows or more go to the compiled trees
+    # once they are built and checked; None = the Booster for every call.
+    batches: BatchRuntime | None = field(default=None, repr=False)
 
     @property
     def version(self) -> str:
@@ -72,11 +77,30 @@ class ScoringModel:
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Probability of default for each row of a model matrix."""
+        if self.batches is not None and len(features) >= COMPILED_MIN_ROWS:
+            compiled = self.batches.predictor
+            if compiled is not None:
+                return compiled(features)
         if self.threads is not None:
             return self.booster.predict(features, num_threads=self.threads)
         if self._predict is not None:
             return self._predict(features)
         return self.booster.predict(features, num_threads=1 if len(features) < 256 else 0)
+
+    def batch_runtime(self, *, mode: str, folder: str | Path) -> BatchRuntime:
+        """Attach the runtime of big batches (BATCH_RUNTIME `mode`, libraries cached in `folder`), not started:
+        its check rows walk this model's training ranges, missing values and unseen categories."""
+        rows = check_rows(
+            FEATURE_NAMES, ranges=self.metadata.get("ranges", {}), categories=self.metadata.get("categories", {})
+        )
+        self.batches = BatchRuntime(self.booster, mode=mode, folder=folder, threads=self.threads, check=rows)
+        return self.batches
+
+    def batch_status(self) -> dict[str, Any]:
+        """The runtime big batches use now, for /readyz and /api/v1/model."""
+        if self.batches is None:
+            return {"in_use": "booster", "setting": "booster", "state": "off", "reason": None}
+        return self.batches.status()
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
         """TreeSHAP contributions (n x features), LightGBM's own, in log-odds."""

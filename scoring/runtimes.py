@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import logging
 import tempfile
 from collections.abc import Callable
@@ -30,12 +29,15 @@ from typing import Any
 
 import numpy as np
 
+from scoring.compiled import TOLERANCE as _COMPILED_TOLERANCE
+from scoring.compiled import build_library, library_path, load_library
+
 log = logging.getLogger(__name__)
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 KINDS: tuple[str, ...] = ("booster", "fast_single_row", "onnx", "tl2cgen")
 # Largest |difference| with booster.predict accepted on the check rows, per arithmetic.
-TOLERANCE = {"booster": 0.0, "fast_single_row": 0.0, "onnx": 1e-6, "tl2cgen": 1e-9}
+TOLERANCE = {"booster": 0.0, "fast_single_row": 0.0, "onnx": 1e-6, "tl2cgen": _COMPILED_TOLERANCE}
 
 _C_API_DTYPE_FLOAT64 = 1
 _C_API_PREDICT_NORMAL = 0
@@ -172,22 +174,8 @@ def _onnx(booster: Any, *, fallback: Predictor, work_dir: object = None) -> Pred
 
 
 def _tl2cgen(booster: Any, *, fallback: Predictor, work_dir: str | Path | None = None) -> Predictor:
-    import tl2cgen
-    import treelite
-
     folder = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="tl2cgen-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    # named after the model's own text, so a cached library never serves another model
-    digest = hashlib.sha256(booster.model_to_string().encode()).hexdigest()[:16]
-    library = folder / f"model-{digest}.so"
+    library = library_path(booster, folder)  # named after the model's text: a cached one is never another model's
     if not library.is_file():
-        model = treelite.frontend.from_lightgbm(booster)
-        tl2cgen.export_lib(model, toolchain="gcc", libpath=str(library), params={"parallel_comp": 8}, verbose=False)
-    compiled = tl2cgen.Predictor(str(library), nthread=1, verbose=False)
-
-    def predict(features: np.ndarray) -> np.ndarray:
-        matrix = tl2cgen.DMatrix(np.ascontiguousarray(features, dtype=np.float64), dtype="float64")
-        return compiled.predict(matrix).reshape(-1)
-
-    predict.runtime = "tl2cgen"  # type: ignore[attr-defined]
-    return predict
+        build_library(booster, library)
+    return load_library(library, threads=1)

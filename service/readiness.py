@@ -29,6 +29,8 @@ class Readiness:
     build: Mapping[str, str] = field(default_factory=dict)  # commit and model version (service/build_info.py)
     model: Mapping[str, Any] = field(default_factory=dict)  # the served model's uri, name, version, alias
     challenger: Mapping[str, Any] | None = None  # the same of the shadow challenger, when one is configured
+    # what big batches run on now (scoring.compiled.BatchRuntime.status): "booster" until the compiled one is ready
+    batch_runtime: Callable[[], Mapping[str, Any]] | None = None
 
     def __call__(self) -> dict[str, Any]:
         try:
@@ -46,10 +48,18 @@ class Readiness:
             "model": dict(self.model),
             "challenger": dict(self.challenger) if self.challenger else None,
             "build": dict(self.build),
+            "batch_runtime": self._batch_runtime(),
             "log": health,
             "log_write_policy": self.log_write_policy,
             "hub": hub_state,
         }
+
+    def _batch_runtime(self) -> dict[str, Any]:
+        if self.batch_runtime is None:
+            return {"in_use": "booster"}
+        state = dict(self.batch_runtime())
+        state["reason"] = _scrubbed(state.get("reason"))  # a compiler's error names files
+        return state
 
     def _not_ready(self, reason: str) -> dict[str, Any]:
         return {
@@ -58,6 +68,7 @@ class Readiness:
             "model": dict(self.model),
             "challenger": dict(self.challenger) if self.challenger else None,
             "build": dict(self.build),
+            "batch_runtime": self._batch_runtime(),
             "log": {"writable": False, "last_error": reason},
             "log_write_policy": self.log_write_policy,
             "hub": {},

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     challenger_uri: str | None = None
     shadow_queue: int = Field(256, ge=1)  # jobs (a request or a batch) waiting for the challenger; then dropped
     model_cache_dir: Path = Path("data/models")
+    # Batches of 256+ rows through the model's trees compiled to C (scoring/compiled.py), built in the
+    # background into MODEL_CACHE_DIR/compiled: "auto" when tl2cgen and gcc are here (or a library is
+    # cached), "tl2cgen" the same with a warning when it cannot be had, "booster" never.
+    batch_runtime: Literal["auto", "booster", "tl2cgen"] = "auto"
     api_token: SecretStr | None = None  # the scoring role: form, REST, Gradio API, MCP
     analyst_token: SecretStr | None = None  # the analyst role: also Monitoring, Production data, outcomes
     # failed logins/tokens per client address: after auth_max_failures in auth_failure_window_s, 429 for auth_block_s

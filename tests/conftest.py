@@ -19,6 +19,9 @@ from tests.server import Server, start_test_server
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Test servers (tests/server.py copies this environment) and in-process apps keep batches on the Booster:
+# compiling the committed model takes ~10 s of gcc per server. tests/scoring/test_compiled.py asks for it.
+os.environ.setdefault("BATCH_RUNTIME", "booster")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

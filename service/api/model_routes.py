@@ -20,6 +20,8 @@ def model_card(model: ScoringModel) -> dict[str, object]:
         "model_version": model.version,
         "source": dict(model.source),  # uri, and for a registered version its name, version and alias
         "threshold": model.threshold,
+        # what batches of 256+ rows run on now: the Booster, or its trees compiled to C once checked
+        "batch_runtime": model.batch_status()["in_use"],
         "trained_at": meta.get("trained_at"),
         "metrics": meta.get("metrics"),
         "fairness": meta.get("fairness"),

@@ -1,0 +1,105 @@
+"""BATCH_RUNTIME (scoring/compiled.py): big batches through the trees compiled to C, in process.
+
+A tiny model (40 trees, compiled by gcc in about a second) stands in for the committed one (~10 s).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scoring.compiled import MIN_ROWS, TOLERANCE, BatchRuntime, check_rows, library_path
+from scoring.features import FEATURE_NAMES, build_features, encode_frame
+from scoring.model import ScoringModel, load_model
+from scoring.synth.generate import production_stream
+from tests.scoring.tiny_models import train_tiny
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_tiny(tmp_path_factory.mktemp("compiled") / "tiny", rounds=40, rows=3_000)
+
+
+def _rows(model: ScoringModel) -> np.ndarray:
+    """300 applicants of the training population, 100 of them with 70 % of their features missing, and
+    100 rows of check_rows's kind (values past the training ranges, category codes the model never saw)."""
+    real = build_features(encode_frame(production_stream(300, seed=41)))
+    real[200:][np.random.default_rng(3).random(real[200:].shape) < 0.7] = np.nan
+    odd = check_rows(FEATURE_NAMES, ranges=model.metadata["ranges"], categories=model.metadata["categories"], seed=9)
+    return np.vstack([real, odd[:100]])
+
+
+def test_compiled_batches_give_the_boosters_probabilities_and_a_cached_library_is_reused(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = load_model(tiny)
+    rows = _rows(model)
+    runtime = model.batch_runtime(mode="tl2cgen", folder=tmp_path / "compiled")
+    assert runtime.in_use == "booster" and model.batch_status()["state"] == "pending"
+    assert runtime.build() and runtime.compiled_now
+    assert model.batch_status() == {"in_use": "tl2cgen", "setting": "tl2cgen", "state": "ready", "reason": None}
+
+    want = model.booster.predict(rows, num_threads=1)
+    compiled = runtime.predictor(rows)
+    assert len(rows) >= MIN_ROWS and np.max(np.abs(model.predict(rows) - want)) <= TOLERANCE
+    assert np.max(np.abs(compiled - want)) <= TOLERANCE
+    assert np.isnan(rows[200:300]).mean() > 0.6 and np.all((compiled >= 0) & (compiled <= 1))
+    assert np.array_equal(model.predict(rows[:3]), model.booster.predict(rows[:3]))  # small calls: the Booster
+
+    library = library_path(model.booster, tmp_path / "compiled")
+    built_at = library.stat().st_mtime_ns
+    assert [p.name for p in library.parent.iterdir()] == [library.name]  # no temporary file left behind
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))  # a second start without any compiler
+    again = load_model(tiny).batch_runtime(mode="auto", folder=tmp_path / "compiled")
+    assert again.build() and not again.compiled_now and again.in_use == "tl2cgen"
+    assert library.stat().st_mtime_ns == built_at
+    assert np.max(np.abs(again.predictor(rows) - want)) <= TOLERANCE
+
+
+@pytest.mark.parametrize(("mode", "level"), [("auto", logging.INFO), ("tl2cgen", logging.WARNING)])
+def test_without_a_compiler_batches_stay_on_the_booster_and_say_why(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, mode: str, level: int
+) -> None:
+    model = load_model(tiny)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    runtime = model.batch_runtime(mode=mode, folder=tmp_path / "compiled")
+    with caplog.at_level(logging.INFO, logger="scoring.compiled"):
+        runtime.start()
+        assert runtime.wait(timeout=30) is False
+    status = model.batch_status()
+    assert status["in_use"] == "booster" and status["state"] == "unavailable"
+    assert "no C compiler (gcc) on PATH" in status["reason"]
+    said = [r for r in caplog.records if r.getMessage() == "batch runtime stays on the booster"]
+    assert [r.levelno for r in said] == [level] and said[0].reason == status["reason"]
+    assert not (tmp_path / "compiled").exists() or not any((tmp_path / "compiled").iterdir())
+    rows = _rows(model)
+    assert np.array_equal(model.predict(rows), model.booster.predict(rows, num_threads=0))
+
+
+def test_a_library_that_disagrees_with_the_booster_is_not_used(tiny: Path, tmp_path: Path) -> None:
+    """Another model's library under this model's name (a corrupt cache): the check rows catch it."""
+    other = train_tiny(tmp_path / "other", rounds=5, rows=1_000, seed=8)
+    donor = BatchRuntime(load_model(other).booster, mode="tl2cgen", folder=tmp_path / "donor")
+    assert donor.build()
+    model = load_model(tiny)
+    target = library_path(model.booster, tmp_path / "compiled")
+    target.parent.mkdir()
+    target.write_bytes(library_path(donor.booster, tmp_path / "donor").read_bytes())
+    runtime = model.batch_runtime(mode="auto", folder=tmp_path / "compiled")
+    assert runtime.build() is False and runtime.in_use == "booster"
+    assert "differs from booster.predict" in runtime.reason
+
+
+def test_mode_booster_never_builds(tiny: Path, tmp_path: Path) -> None:
+    model = load_model(tiny)
+    runtime = model.batch_runtime(mode="booster", folder=tmp_path / "compiled")
+    assert runtime.start() is None and runtime.build() is False
+    assert model.batch_status() == {"in_use": "booster", "setting": "booster", "state": "off", "reason": None}
+    assert not (tmp_path / "compiled").exists()
+    with pytest.raises(ValueError, match="unknown batch runtime"):
+        BatchRuntime(model.booster, mode="onnx", folder=tmp_path)
