@@ -11,11 +11,11 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# binutils for `strip` (this stage only); libgomp1 is the OpenMP runtime LightGBM links against.
-# Debian package versions follow the base image's release, hence no pins.
+# binutils for `strip` and gcc for the model's compiled trees (this stage only); libgomp1 is the
+# OpenMP runtime LightGBM links against. Debian package versions follow the base image's release, hence no pins.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends binutils libgomp1 \
+ && apt-get install -y --no-install-recommends binutils gcc libc6-dev libgomp1 \
  && rm -rf /var/lib/apt/lists/*
 
 # --no-deps on purpose: requirements-image.txt is the complete runtime lock (see its header).
@@ -75,12 +75,15 @@ RUN set -eu; \
 # a module without a .pyc is recompiled on every start, and compiling all ~24,000 library modules
 # would add ~200 MB for modules never loaded. scripts/warm_imports.py builds the app, scores, runs the
 # drift analysis and lists what got imported (a module it missed still works, compiled in memory).
+# First the committed model's trees are compiled to C (BATCH_RUNTIME, scoring/compiled.py): the runtime
+# image has no compiler, and finds this library in its MODEL_CACHE_DIR/compiled at startup.
 COPY . /tmp/app
 WORKDIR /tmp/app
-RUN NML_DISABLE_USAGE_LOGGING=1 MPLCONFIGDIR=/tmp/mpl /opt/venv/bin/python scripts/warm_imports.py /tmp/imported.txt \
+RUN /opt/venv/bin/python -m scoring.compile_model model /opt/models/compiled \
+ && NML_DISABLE_USAGE_LOGGING=1 MODEL_CACHE_DIR=/opt/models MPLCONFIGDIR=/tmp/mpl /opt/venv/bin/python scripts/warm_imports.py /tmp/imported.txt \
  && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash -i /tmp/imported.txt \
  && NML_DISABLE_USAGE_LOGGING=1 MPLCONFIGDIR=/tmp/mpl /opt/venv/bin/python -c \
-    "import nannyml, mlflow.lightgbm, lightgbm, gradio, plotly, pandas, pyarrow.parquet, pyarrow.json, sklearn, scipy, statsmodels, fastapi, uvicorn, uvloop, httptools, huggingface_hub, gradio_client, xgboost" \
+    "import nannyml, mlflow.lightgbm, lightgbm, gradio, plotly, pandas, pyarrow.parquet, pyarrow.json, sklearn, scipy, statsmodels, fastapi, uvicorn, uvloop, httptools, huggingface_hub, gradio_client, xgboost, tl2cgen, treelite" \
  && rm -rf /tmp/app /tmp/imported.txt /tmp/mpl
 
 # ---- runtime ----------------------------------------------------------------------------------
@@ -109,8 +112,11 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /home/user/app
 # Code and model stay root-owned (read-only for the service); only data/ is the service's to write.
 COPY . .
+# the committed model's compiled trees, where MODEL_CACHE_DIR (data/models) looks for them
+COPY --from=builder /opt/models/compiled /home/user/app/data/models/compiled
 RUN python -m compileall -q --invalidation-mode unchecked-hash /home/user/app \
  && install -d -o user -g user /home/user/app/data /home/user/app/data/predictions \
+ && chown -R user:user /home/user/app/data/models \
  && chown user:user /home/user/app
 
 USER 1000
