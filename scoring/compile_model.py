@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     if not runtime.build():
         sys.stderr.write(f"not compiled: {runtime.reason}\n")
         return 1
-    print(f"compiled {args.model_dir} into {args.folder} (checked against the Booster)")
+    sys.stdout.write(f"compiled {args.model_dir} into {args.folder} (checked against the Booster)\n")
     return 0
 
 

@@ -103,3 +103,16 @@ def test_mode_booster_never_builds(tiny: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "compiled").exists()
     with pytest.raises(ValueError, match="unknown batch runtime"):
         BatchRuntime(model.booster, mode="onnx", folder=tmp_path)
+
+
+def test_the_image_builds_the_library_ahead_of_time(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m scoring.compile_model` (the Dockerfile's builder stage): exit 0 and the checked library
+    where the service looks; exit 1 with the reason where nothing can compile it."""
+    from scoring.compile_model import main
+
+    assert main([str(tiny), str(tmp_path / "compiled")]) == 0
+    assert library_path(load_model(tiny).booster, tmp_path / "compiled").is_file()
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
+    assert main([str(tiny), str(tmp_path / "elsewhere")]) == 1
