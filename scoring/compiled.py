@@ -127,6 +127,12 @@ def worst_difference(candidate: Predictor, booster: Any, rows: np.ndarray) -> fl
     return float(max(np.max(np.abs(got - want)), np.max(np.abs(singles - want[: len(singles)]))))
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one), as OpenMP's default."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
 def _zeros_and_nan(n_features: int) -> np.ndarray:
     return np.vstack([np.zeros(n_features), np.full(n_features, np.nan)])
 
@@ -153,7 +159,7 @@ class BatchRuntime:
         self.booster = booster
         self.mode = mode
         self.folder = Path(folder)
-        self.threads = threads or len(os.sched_getaffinity(0)) or 1
+        self.threads = threads or _usable_cores()
         self.check = check
         self.predictor: Predictor | None = None  # set once, when the compiled library passed its check
         self.state = "off" if mode == "booster" else "pending"
