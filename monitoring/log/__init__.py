@@ -1,9 +1,11 @@
-"""The prediction log: every scoring request and every rejected request, append-only JSON Lines.
+"""The prediction log: every scoring request and every rejected request, append-only files.
 
 Layout (decided in `records`, read by everything else through `reader.read_log`):
 
     <root>/date=YYYY-MM-DD/predictions-<replica>-<start>-p<pid>-<seq>.jsonl
     <root>/date=YYYY-MM-DD/rejections-<replica>-<start>-p<pid>-<seq>.jsonl
+    <root>/date=YYYY-MM-DD/predictions-<replica>-<start>-p<pid>-<seq>.table.parquet
+                                    a scored table of 1,000+ rows, written whole (`table_shard`)
     <root>/date=YYYY-MM-DD/predictions-YYYY-MM-DD.parquet   a past day compacted (`compaction`)
     <root>/.sync/ledger.json        what was pushed to the Hub (never pushed, never read as data)
 

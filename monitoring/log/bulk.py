@@ -91,13 +91,17 @@ def _feature(name: str, values: np.ndarray) -> bytes | list[bytes]:
     return _numbers(values, whole=kind in ("int", "flag"))
 
 
-def _client_refs(refs: Sequence[str | None], salt: str | None) -> bytes | list[bytes]:
-    """`hash_client_id` of every reference: the keyed hash of its text, null without a salt or an id."""
+def client_ref_hashes(refs: Sequence[str | None], salt: str | None) -> list[str | None] | None:
+    """`hash_client_id` of every reference (the keyed hash of its text); None when no row has one."""
     if not salt or all(ref is None for ref in refs):
-        return _NULL
+        return None
     key = salt.encode()
-    hashed = [None if ref is None else hmac.digest(key, str(ref).encode(), "sha256").hex() for ref in refs]
-    return _split(orjson.dumps(hashed))  # hex digests and null: no commas inside an item
+    return [None if ref is None else hmac.digest(key, str(ref).encode(), "sha256").hex() for ref in refs]
+
+
+def _client_refs(refs: Sequence[str | None], salt: str | None) -> bytes | list[bytes]:
+    hashed = client_ref_hashes(refs, salt)
+    return _NULL if hashed is None else _split(orjson.dumps(hashed))  # hex and null: no commas inside
 
 
 def _warnings(n: int, warnings: Mapping[int, Sequence[str]]) -> bytes | list[bytes]:

@@ -1,8 +1,9 @@
-"""Compaction: the JSON Lines shards of past days merged into one Parquet file per day and kind.
+"""Compaction: the shards of past days merged into one Parquet file per day and kind.
 
-Every push seals the shards it uploads (see `monitoring.sync.scheduler`), so a busy day leaves
-hundreds of small files. Once the day is over they are merged, per kind (`records.KINDS`: a new
-kind is compacted by adding it there), into `date=D/<prefix>-D.parquet` (zstd):
+Every push seals the shards it uploads (see `monitoring.sync.scheduler`), and every big scored table
+is a Parquet file of its own (`monitoring.log.table_shard`), so a busy day leaves hundreds of files.
+Once the day is over they are merged, per kind (`records.KINDS`: a new kind is compacted by adding it
+there), into `date=D/<prefix>-D.parquet` (zstd):
 
 1. parse every clean source (an existing compacted file of that day included), concatenate;
 2. write the Parquet under a temporary name, read it back, check the row count and every value
@@ -52,7 +53,7 @@ class DayGroup:
         return frozenset().union(*(covered_sources(p) for p in self.copies.get(self.target, [])))
 
     def pending_sources(self) -> list[str]:
-        """JSON Lines shards that no compacted file holds yet, in name order."""
+        """Shards (JSON Lines and table shards) that no compacted file holds yet, in name order."""
         covered = self.covered()
         return sorted(r for r in self.copies if r != self.target and r not in covered)
 

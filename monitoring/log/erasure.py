@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from monitoring.log.locks import is_live
-from monitoring.log.records import DATA_GLOBS, file_schema, is_compacted, shard_kind
+from monitoring.log.records import DATA_GLOBS, file_schema, is_parquet, shard_kind
 from scoring.errors import LogWriteError
 
 
@@ -53,9 +53,7 @@ def find_rows(dirs: Sequence[Path], ref: str) -> list[Match]:
         by_ref = _has_client_ref(shard_kind(path) or "")
         if not by_ref and not ids:
             continue
-        found = (
-            _parquet_matches(path, ref, by_ref, ids) if is_compacted(path) else _jsonl_matches(path, ref, by_ref, ids)
-        )
+        found = _parquet_matches(path, ref, by_ref, ids) if is_parquet(path) else _jsonl_matches(path, ref, by_ref, ids)
         if by_ref:
             ids.update(m.request_id for m in found)
         matches += found
@@ -107,7 +105,7 @@ def erase(matches: Iterable[Match]) -> int:
     removed = 0
     for path, drop in sorted(by_path.items()):
         tmp = path.with_name(f".{path.name}.erasing")
-        if is_compacted(path):
+        if is_parquet(path):
             table = pq.read_table(path)
             keep = pa.array([i not in drop for i in range(table.num_rows)])
             pq.write_table(table.filter(keep), tmp, compression="zstd", compression_level=9)  # metadata kept

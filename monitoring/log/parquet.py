@@ -7,6 +7,7 @@ on disk (a crash between the rename and the deletes) skips it instead of countin
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -17,7 +18,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from monitoring.log.records import KINDS, TS_TYPE, file_schema
+from monitoring.log.records import KINDS, TS_TYPE, file_schema, is_parquet, shard_kind
 
 SOURCES_KEY = b"monitoring.sources"
 KIND_KEY = b"monitoring.kind"
@@ -82,3 +83,27 @@ def scan_compacted(
         below = ds.field("ts") < pa.scalar(end, TS_TYPE)
         condition = below if condition is None else condition & below
     return dataset.to_table(columns=schema.names, filter=condition).replace_schema_metadata(None)
+
+
+def uncovered(found: dict[str, Path], kind: str) -> tuple[dict[str, Path], dict[str, Path]]:
+    """The data files of `kind` that hold rows no other file holds: (Parquet files, JSON Lines shards).
+
+    A compacted file names the shards it replaces (table shards included); one still on disk (a crash
+    between the compaction's rename and its deletes) is skipped, so no row is read twice.
+    """
+    files = {r: p for r, p in found.items() if shard_kind(p) == kind}
+    parquet = {r: p for r, p in files.items() if is_parquet(p)}
+    covered = frozenset().union(*(_covers(p) for p in parquet.values()))
+    keep = {r: p for r, p in files.items() if r not in covered}
+    return {r: p for r, p in keep.items() if r in parquet}, {r: p for r, p in keep.items() if r not in parquet}
+
+
+def _covers(path: Path) -> frozenset[str]:
+    info = path.stat()
+    return _footer_sources(str(path), info.st_ino, info.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _footer_sources(path: str, inode: int, size: int) -> frozenset[str]:
+    """`covered_sources`, read once per file version: Parquet files are replaced (new inode), never changed."""
+    return covered_sources(Path(path))

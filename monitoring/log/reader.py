@@ -23,14 +23,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from monitoring.log.parquet import covered_sources, read_compacted, scan_compacted
+from monitoring.log.parquet import read_compacted, scan_compacted, uncovered
 from monitoring.log.records import (
     CHANNELS,
     TS_TYPE,
     file_schema,
-    is_compacted,
+    is_parquet,
     partition_day,
-    shard_kind,
     shard_paths,
 )
 from scoring.schema import CATEGORICAL as CATEGORICAL_COLUMNS
@@ -55,14 +54,13 @@ class LogData:
 
 @dataclass(slots=True)
 class _Parsed:
-    """One shard parsed up to `consumed` bytes (always a line boundary), or a whole compacted file."""
+    """One shard parsed up to `consumed` bytes (always a line boundary), or a whole Parquet file."""
 
     inode: int
     consumed: int
     table: pa.Table
     bad: int = 0
     torn: bool = False
-    covers: frozenset[str] = frozenset()  # compacted file: the shards it replaces
 
 
 class ReadCache:
@@ -80,7 +78,7 @@ class ReadCache:
     def parse(self, path: Path, schema: pa.Schema) -> _Parsed:
         with self._lock:
             known = self._entries.get(path)
-            entry = _read_compacted(path, schema, known) if is_compacted(path) else _parse_shard(path, schema, known)
+            entry = _read_compacted(path, schema, known) if is_parquet(path) else _parse_shard(path, schema, known)
             self._entries[path] = entry
             return entry
 
@@ -104,12 +102,12 @@ def read_log(
 
     A shard found under the same relative path in several folders (pushed, then pulled back as
     history) is read once, from its longest copy, so history never duplicates live rows. JSON Lines
-    shards and compacted Parquet files read into the same types; a shard that a compacted file
-    names as one of its sources is skipped (its rows are in the Parquet). Pass a long-lived `cache`
-    to make repeated reads cost only the new lines.
+    shards and Parquet files (compacted days, table shards) read into the same types; a shard that a
+    compacted file names as one of its sources is skipped (its rows are in the Parquet). Pass a
+    long-lived `cache` to make repeated reads cost only the new lines.
 
     `columns` narrows the prediction frame to those columns (plus `ts`), for readers that need a few
-    of the 130 (the analysis): compacted files are then scanned for those columns and the window only,
+    of the 130 (the analysis): Parquet files are then scanned for those columns and the window only,
     never cached whole; JSON Lines shards still parse whole into the cache (JSON has no columns to
     skip) and are cut afterwards. Rejections are always read whole (they are narrow).
     """
@@ -147,12 +145,9 @@ def read_log(
 
 
 def _parsed_kind(found: dict[str, Path], kind: str, cache: ReadCache, schema: pa.Schema) -> list[_Parsed]:
-    """Every data file of `kind` parsed through the cache: compacted files, then the shards none covers."""
-    files = {r: p for r, p in found.items() if shard_kind(p) == kind}
-    compacted = {r: p for r, p in files.items() if is_compacted(p)}
-    parsed = [cache.parse(p, schema) for p in compacted.values()]
-    covered = frozenset().union(*(e.covers for e in parsed))
-    return parsed + [cache.parse(p, schema) for r, p in files.items() if r not in compacted and r not in covered]
+    """Every data file of `kind` parsed through the cache: Parquet files, then the shards none covers."""
+    parquet, shards = uncovered(found, kind)
+    return [cache.parse(p, schema) for p in [*parquet.values(), *shards.values()]]
 
 
 def _projected(
@@ -172,26 +167,24 @@ def _projected(
         raise ValueError(f"not prediction log columns: {unknown[:8]}")
     wanted = {"ts", *columns}
     schema = pa.schema([f for f in full if f.name in wanted])
-    files = {r: p for r, p in found.items() if shard_kind(p) == "prediction"}
-    compacted = {r: p for r, p in files.items() if is_compacted(p)}
-    covered = frozenset().union(*(covered_sources(p) for p in compacted.values()))
-    shards = [cache.parse(p, full) for r, p in files.items() if r not in compacted and r not in covered]
-    tables = [scan_compacted(list(compacted.values()), schema, start=start, end=end)]
+    parquet, jsonl = uncovered(found, "prediction")
+    shards = [cache.parse(p, full) for p in jsonl.values()]
+    tables = [scan_compacted(list(parquet.values()), schema, start=start, end=end)]
     tables += [e.table.select(schema.names) for e in shards]
-    return _window(tables, schema, start, end), shards, len(compacted)
+    return _window(tables, schema, start, end), shards, len(parquet)
 
 
 def parse_file(path: Path, kind: str) -> _Parsed:
     """One data file (either format) parsed on its own, uncached: what compaction and erasure verify with."""
     schema = file_schema(kind, tolerant=True)
-    return _read_compacted(path, schema, None) if is_compacted(path) else _parse_shard(path, schema, None)
+    return _read_compacted(path, schema, None) if is_parquet(path) else _parse_shard(path, schema, None)
 
 
 def _read_compacted(path: Path, schema: pa.Schema, known: _Parsed | None) -> _Parsed:
     info = path.stat()
     if known is not None and known.inode == info.st_ino and known.consumed == info.st_size:
         return known  # compacted files are replaced (new inode), never changed in place
-    return _Parsed(info.st_ino, info.st_size, read_compacted(path, schema), covers=covered_sources(path))
+    return _Parsed(info.st_ino, info.st_size, read_compacted(path, schema))
 
 
 KEY_SCHEMA = pa.schema(
@@ -201,12 +194,7 @@ KEY_SCHEMA = pa.schema(
 
 def _kind_table(dirs: Sequence[str | Path], kind: str, schema: pa.Schema, cache: ReadCache | None) -> pa.Table:
     """Every row of one kind, all days, both formats (a shard a compacted file covers is skipped)."""
-    cache = cache or ReadCache()
-    found = {r: p for r, p in shard_paths([Path(d) for d in dirs]).items() if shard_kind(p) == kind}
-    compacted = {r: p for r, p in found.items() if is_compacted(p)}
-    parsed = [cache.parse(p, schema) for p in compacted.values()]
-    covered = frozenset().union(*(e.covers for e in parsed))
-    parsed += [cache.parse(p, schema) for r, p in found.items() if r not in compacted and r not in covered]
+    parsed = _parsed_kind(shard_paths([Path(d) for d in dirs]), kind, cache or ReadCache(), schema)
     return pa.concat_tables([e.table for e in parsed]) if parsed else schema.empty_table()
 
 

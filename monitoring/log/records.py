@@ -31,8 +31,12 @@ Decision = Literal["approve", "refuse"]
 KINDS = {"prediction": "predictions", "rejection": "rejections", "outcome": "outcomes", "shadow": "shadow"}
 OutcomeStatus = Literal["recorded", "conflict"]  # "conflict": kept as the audit trail, never analysed
 SHARD_GLOB = "date=*/*.jsonl"  # the shards the writer appends to (and the sync pushes)
-COMPACT_GLOB = "date=*/*.parquet"  # one compacted file per day and kind (monitoring.log.compaction)
+TABLE_SUFFIX = ".table.parquet"  # a big scored table's rows in a file of their own (monitoring.log.table_shard)
+TABLE_GLOB = f"date=*/*{TABLE_SUFFIX}"  # written whole, once: pushed like a sealed shard
+# Parquet: the table shards and one compacted file per day and kind (monitoring.log.compaction)
+COMPACT_GLOB = "date=*/*.parquet"
 DATA_GLOBS = (SHARD_GLOB, COMPACT_GLOB)
+PUSH_GLOBS = (SHARD_GLOB, TABLE_GLOB)  # what a push uploads; compacted files go up with the maintenance
 
 # ---------------------------------------------------------------------------------------------- rows
 
@@ -243,8 +247,13 @@ def shard_kind(path: Path) -> str | None:
     return next((kind for kind, prefix in KINDS.items() if path.name.startswith(prefix + "-")), None)
 
 
-def is_compacted(path: Path) -> bool:
+def is_parquet(path: Path) -> bool:
+    """A Parquet data file: a compacted day, or a table shard (read alike, by column)."""
     return path.suffix == ".parquet"
+
+
+def is_table_shard(path: Path) -> bool:
+    return path.name.endswith(TABLE_SUFFIX)
 
 
 def shard_paths(roots: Sequence[Path], *, globs: Sequence[str] = DATA_GLOBS) -> dict[str, Path]:

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow.parquet as pq
 
 from monitoring.log.parquet import row_count
-from monitoring.log.records import SHARD_GLOB, format_ts, is_compacted, shard_kind, shard_paths
+from monitoring.log.records import PUSH_GLOBS, format_ts, is_parquet, shard_kind, shard_paths
 from monitoring.sync.ledger import PushState
 
 
@@ -54,6 +55,11 @@ def _latest_rows(paths: Iterable[Path], count: int) -> list[dict[str, Any]]:
 
 
 def _tail_rows(path: Path, count: int) -> list[dict[str, Any]]:
+    if is_parquet(path):  # a table shard: its last rows, as the JSON lines would have read
+        parquet = pq.ParquetFile(path)
+        last = parquet.read_row_group(parquet.num_row_groups - 1) if parquet.num_row_groups else None
+        rows = [] if last is None else last.slice(max(0, last.num_rows - count)).to_pylist()
+        return [{**row, "ts": format_ts(row["ts"])} for row in rows]
     with path.open("rb") as handle:
         size = handle.seek(0, os.SEEK_END)
         handle.seek(max(0, size - count * 8192))
@@ -79,7 +85,7 @@ class LineCounter:
 
     def count(self, path: Path) -> int:
         """Rows of a shard, counting only the bytes appended since the last call (shards only grow)."""
-        if is_compacted(path):
+        if is_parquet(path):
             return row_count(path)  # in the file's footer
         with self._lock:
             counted, lines = self._counts.get(path, (0, 0))
@@ -108,7 +114,7 @@ def log_summary(
     return LogSummary(
         # a shadow row restates a prediction's request id and ts: not a request of its own
         latest=_latest_rows(
-            [p for p in shard_paths([directory], globs=(SHARD_GLOB,)).values() if shard_kind(p) != "shadow"], latest
+            [p for p in shard_paths([directory], globs=PUSH_GLOBS).values() if shard_kind(p) != "shadow"], latest
         ),
         shards=sorted(shards, key=lambda s: s.path),
         total_bytes=sum(s.bytes for s in shards),

@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from monitoring.log.bulk import ScoredTable, prediction_lines
 from monitoring.log.locks import hold, is_live
-from monitoring.log.records import DATA_GLOBS, KINDS, format_ts, partition_day, relpath
+from monitoring.log.records import DATA_GLOBS, KINDS, TABLE_SUFFIX, format_ts, partition_day, relpath
 from monitoring.log.summary import LineCounter, LogSummary, log_summary
+from monitoring.log.table_shard import TABLE_SHARD_ROWS, prediction_table, write_table_shard
 from monitoring.sync.ledger import LEDGER_NAME, PushLedger
 from scoring.errors import LogWriteError
 
@@ -56,7 +58,7 @@ class LogHealth:
 
 
 class PredictionLog:
-    """Append-only, crash-safe JSON Lines log of one process.
+    """Append-only, crash-safe log of one process: JSON Lines shards, and a Parquet file per big table.
 
     `lock` is public on purpose: the Hub sync takes it while it measures the shards, so a pushed
     prefix always ends on a line boundary.
@@ -68,10 +70,12 @@ class PredictionLog:
         *,
         replica_id: str = "local",
         max_shard_bytes: int = _DEFAULT_MAX_SHARD_BYTES,
+        table_shard_rows: int = TABLE_SHARD_ROWS,
     ) -> None:
         self.directory = Path(directory)
         self.replica_id = _SAFE_NAME.sub("-", replica_id).strip("-") or "local"
         self.max_shard_bytes = max_shard_bytes
+        self.table_shard_rows = table_shard_rows
         self.started_at = datetime.now(UTC)
         self.lock = threading.Lock()
         self.ledger = PushLedger(self.directory / LEDGER_NAME)
@@ -104,19 +108,50 @@ class PredictionLog:
         with self.lock:
             self._write(kind, day, data, len(rows))
 
-    def append_table(self, table: ScoredTable, *, started: float, salt: str | None = None) -> str | None:
-        """Write a scored table's prediction rows with a single write, all or none (see monitoring.log.bulk).
+    def append_table(
+        self, table: ScoredTable, *, started: float, salt: str | None = None, now: datetime | None = None
+    ) -> str | None:
+        """Write a scored table's prediction rows, all or none; returns their one `ts`, None for no rows.
 
-        The rows are encoded column by column outside the lock; they share one timestamp, so one day.
-        Returns that `ts` (what their shadow rows carry), None for an empty table.
+        The rows share one timestamp, so one day. A table of `table_shard_rows` rows or more becomes a
+        Parquet file of its own (monitoring.log.table_shard); a smaller one, JSON lines encoded column
+        by column (monitoring.log.bulk) in one write to the open shard. Encoding happens outside the lock.
         """
         if not len(table):
             return None
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)  # `now`: a replay or a test of a past day; the doors never pass it
+        if len(table) >= self.table_shard_rows:
+            self._write_table(format_ts(now)[:10], prediction_table(table, started=started, salt=salt, now=now))
+            return format_ts(now)
         data = prediction_lines(table, started=started, salt=salt, now=now)
         with self.lock:
             self._write("prediction", format_ts(now)[:10], data, len(table))
         return format_ts(now)
+
+    def _write_table(self, day: str, arrow: pa.Table) -> None:
+        folder = self.directory / f"date={day}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            while True:
+                with self.lock:
+                    self._seq += 1
+                    name = self._shard_name("prediction", self._seq) + TABLE_SUFFIX
+                try:
+                    write_table_shard(folder / name, arrow)
+                    break
+                except FileExistsError:  # never replace a file, as `_open` never reopens one
+                    continue
+        except OSError as exc:
+            self._last_error, self._last_error_at = f"{type(exc).__name__}: {exc.strerror or exc}", time.time()
+            raise LogWriteError(f"cannot write the prediction log in {self.directory}: {exc}") from exc
+        with self.lock:
+            self._rows += arrow.num_rows
+            self._last_write_at = time.time()
+
+    def _shard_name(self, kind: str, seq: int) -> str:
+        """`<prefix>-<replica>-<start>-p<pid>-<seq>`: unique per process, so no two processes share a file."""
+        stamp = self.started_at.strftime("%Y%m%dT%H%M%S%fZ")
+        return f"{KINDS[kind]}-{self.replica_id}-{stamp}-p{os.getpid()}-{seq:03d}"
 
     def _write(self, kind: str, day: str, data: bytes, count: int) -> None:
         try:
@@ -150,11 +185,10 @@ class PredictionLog:
     def _open(self, kind: str, day: str) -> _Shard:
         folder = self.directory / f"date={day}"
         folder.mkdir(parents=True, exist_ok=True)
-        stamp = self.started_at.strftime("%Y%m%dT%H%M%S%fZ")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
         while True:
             self._seq += 1
-            path = folder / f"{KINDS[kind]}-{self.replica_id}-{stamp}-p{self._pid}-{self._seq:03d}.jsonl"
+            path = folder / (self._shard_name(kind, self._seq) + ".jsonl")
             try:
                 fd = os.open(path, flags, 0o644)
             except FileExistsError:  # O_EXCL: an existing shard is never reopened, let alone truncated

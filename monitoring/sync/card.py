@@ -66,10 +66,13 @@ def dataset_card(repo_id: str) -> str:
 Every scoring request served (REST, batch, Gradio form and API, MCP) and every refused request, one
 UTC day per folder. Recent rows are JSON Lines shards,
 `date=YYYY-MM-DD/predictions-<replica>-<start>-p<pid>-<seq>.jsonl` and `rejections-...jsonl`: each
-push uploads new, complete shards and never changes one already uploaded. Once a day is over its
-shards are compacted into one Parquet file (zstd) per kind, `date=YYYY-MM-DD/predictions-YYYY-MM-DD.parquet`,
-in the same commit that deletes them, so every revision holds each row exactly once: the JSON Lines
-(the `predictions` and `rejections` configs) and the Parquet files together are the whole log.
+push uploads new, complete shards and never changes one already uploaded. A scored table of 1,000
+rows or more (a CSV, Parquet or Arrow batch, a Batch tab file) is one Parquet file of its own,
+`date=YYYY-MM-DD/predictions-<replica>-<start>-p<pid>-<seq>.table.parquet`, uploaded once. Once a day
+is over its shards are compacted into one Parquet file (zstd) per kind,
+`date=YYYY-MM-DD/predictions-YYYY-MM-DD.parquet`, in the same commit that deletes them, so every
+revision holds each row exactly once: the JSON Lines (the `predictions` and `rejections` configs)
+and the Parquet files (compacted days and table shards, one schema) together are the whole log.
 `datasets` infers one format per repository, so the Parquet files load with the `parquet` builder
 (below). Days older than the retention period are deleted. Row format version {SCHEMA_VERSION}.
 
@@ -114,7 +117,8 @@ are in the prediction row); erased with the prediction they belong to.
 
 ```python
 from datasets import load_dataset
-recent = load_dataset("{repo_id}", "predictions", split="train")  # days not compacted yet
+recent = load_dataset("{repo_id}", "predictions", split="train")  # JSON Lines not compacted yet
+# compacted days and table shards
 past = load_dataset("parquet", data_files="hf://datasets/{repo_id}/date=*/predictions-*.parquet", split="train")
 rejections = load_dataset("{repo_id}", "rejections", split="train")
 outcomes = load_dataset("{repo_id}", "outcomes", split="train")

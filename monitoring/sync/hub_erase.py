@@ -15,7 +15,7 @@ from pathlib import Path
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, snapshot_download
 
 from monitoring.log.erasure import erase, find_rows, rows_by_file
-from monitoring.log.records import DATA_GLOBS, is_compacted
+from monitoring.log.records import DATA_GLOBS, is_parquet
 
 REPO_TYPE = "dataset"
 
@@ -64,7 +64,7 @@ def erase_on_hub(
         operations: list[CommitOperationAdd | CommitOperationDelete] = []
         for rel in report.rows_by_file:
             path = root / rel
-            if not is_compacted(path) and not path.read_bytes().strip():
+            if not is_parquet(path) and not path.read_bytes().strip():
                 operations.append(CommitOperationDelete(path_in_repo=rel))
                 report.deleted_files.append(rel)
             else:  # a compacted file stays, even empty: it still names the shards it replaced

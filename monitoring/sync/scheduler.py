@@ -32,7 +32,7 @@ from typing import Any
 from huggingface_hub import CommitOperationAdd, CommitScheduler, HfApi
 
 from monitoring.log.locks import HUB_LOCK, locked, sealed_size
-from monitoring.log.records import SHARD_GLOB
+from monitoring.log.records import PUSH_GLOBS
 from monitoring.log.writer import PredictionLog
 from monitoring.sync.card import CARD_PATH, dataset_card
 from monitoring.sync.config import HubSyncConfig
@@ -147,14 +147,14 @@ class _LogScheduler(CommitScheduler):
 
 
 def _unpushed(folder: Path, pushed: dict[str, int]) -> dict[str, int]:
-    """Sealed shards the Hub lacks, by relative path, with their final size.
+    """Sealed shards (and table shards, born sealed) the Hub lacks, by relative path, with their final size.
 
     Any replica pushes every sealed shard (its own, another's, a killed process' leftovers); a live
     one is left to its writer. Sealed files never change, so a shard goes up once; one whose size
     differs from what was pushed was rewritten (erasure) and goes up again.
     """
     changed = {}
-    for path in sorted(folder.glob(SHARD_GLOB)):
+    for path in sorted(p for pattern in PUSH_GLOBS for p in folder.glob(pattern)):
         rel = path.relative_to(folder).as_posix()
         with contextlib.suppress(FileNotFoundError):  # a source another process just compacted
             if rel in pushed and path.stat().st_size == pushed[rel]:
