@@ -1,5 +1,6 @@
 """Two replicas on one log: two real servers (distinct REPLICA_ID) on one log folder, one history
-folder and one stand-in Hub dataset, driven at once on both doors (REST single + batch, Gradio API).
+folder and one stand-in Hub dataset, driven at once on both doors (REST single + batch, Gradio API)
+while each scores a 1,200-row CSV (logged as a Parquet table shard of its own).
 
 Every acknowledged prediction is in the folder exactly once and in the Hub dataset exactly once;
 every shard was written by one process only (the one its name says, holding only that one's
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from monitoring.log.reader import read_log
@@ -31,7 +34,9 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 HF_TOKEN = "hf_standin_token_for_replica_tests"
 REPO = "acme/credit-predictions"
 REPLICAS = ("replica-a", "replica-b")
-SHARD = re.compile(r"^(?P<kind>[a-z]+)-(?P<replica>.+)-(?P<start>\d{8}T\d{6}\d*Z)-p(?P<pid>\d+)-(?P<seq>\d+)\.jsonl$")
+SHARD = re.compile(
+    r"^(?P<kind>[a-z]+)-(?P<replica>.+)-(?P<start>\d{8}T\d{6}\d*Z)-p(?P<pid>\d+)-(?P<seq>\d+)(\.jsonl|\.table\.parquet)$"
+)
 
 
 def _start(tmp: Path, hub: StandInHub, replica: str) -> Server:
@@ -54,21 +59,35 @@ def _start(tmp: Path, hub: StandInHub, replica: str) -> Server:
     )
 
 
-def _load(server: Server, applications: list[dict], seed: int) -> tuple[str, list[str]]:
-    result = asyncio.run(
-        run_load(
-            server.url,
-            seconds=6,
-            concurrency=4,
-            payloads=applications,
-            gradio_share=0.2,
-            batch_share=0.1,
-            batch_size=10,
-            seed=seed,
-        )
+def _table(server: Server, applications: list[dict]) -> list[str]:
+    """A 1,200-row CSV body (a table shard of its own): the request ids it acknowledged."""
+    body = pd.DataFrame(applications * 4).to_csv(index=False).encode()
+    response = httpx.post(
+        server.url + "/api/v1/score/batch", content=body, headers={"content-type": "text/csv"}, timeout=120
     )
+    assert response.status_code == 200, response.text[:300]
+    return [r["request_id"] for r in response.json()["results"] if r["status"] == "ok"]
+
+
+def _load(server: Server, applications: list[dict], seed: int) -> tuple[str, list[str]]:
+    with ThreadPoolExecutor(1) as side:
+        table = side.submit(_table, server, applications)  # during the load, so its write races the pushes
+        result = asyncio.run(
+            run_load(
+                server.url,
+                seconds=6,
+                concurrency=4,
+                payloads=applications,
+                gradio_share=0.2,
+                batch_share=0.1,
+                batch_size=10,
+                seed=seed,
+            )
+        )
+        tabled = table.result()
     assert not result.errors, result.errors
-    return server.url, result.acknowledged
+    assert len(tabled) == 4 * len(applications)
+    return server.url, result.acknowledged + tabled
 
 
 def _outcomes(server: Server, ids: list[str], *, defaulted: bool) -> list[dict]:
@@ -84,6 +103,8 @@ def _owners(folder: Path) -> dict[str, Path]:
     for shard in folder.glob("date=*/predictions-*.jsonl"):
         for line in shard.read_bytes().splitlines():
             owners[orjson.loads(line)["request_id"]] = shard
+    for shard in folder.glob("date=*/predictions-*.table.parquet"):
+        owners.update(dict.fromkeys(pq.read_table(shard, columns=["request_id"])["request_id"].to_pylist(), shard))
     return owners
 
 
@@ -137,8 +158,10 @@ def test_two_replicas_share_one_log_and_one_dataset(tmp_path: Path, applications
             for rid in acked[server.url]:
                 name = SHARD.match(owners[rid].name)
                 assert name and name["replica"] == replica and int(name["pid"]) == server.pid, owners[rid].name
-        names = [SHARD.match(p.name) for p in folder.glob("date=*/*.jsonl")]
+        files = [*folder.glob("date=*/*.jsonl"), *folder.glob("date=*/*.table.parquet")]
+        names = [SHARD.match(p.name) for p in files]
         assert all(n and n["replica"] in REPLICAS for n in names)
+        assert len(list(folder.glob("date=*/*.table.parquet"))) == 2  # one table each
 
         hub_ids = _hub_ids(hub, tmp_path / "downloaded")
         assert set(hub_ids) == set(everything) and set(hub_ids.values()) == {1}
