@@ -334,10 +334,14 @@ def main() -> None:
             if shutil.which("wrk"):
                 load["mlflow models serve"] = wrk(mport, "/invocations", mbodies[:100], seconds=args.seconds)
                 baseline_rps = load["mlflow models serve"]["rps"] or None
-        table_doors = {
-            f"REST /api/v1/score/batch, {name} body": Door(port, app.pid, "/api/v1/score/batch", body, kind)
-            for name, (body, kind) in table_bodies(batch_payloads).items()
-        }
+        table_doors = {}
+        for name, (body, kind) in table_bodies(batch_payloads).items():
+            table_doors[f"REST /api/v1/score/batch, {name} body"] = Door(
+                port, app.pid, "/api/v1/score/batch", body, kind
+            )
+            if name in ("CSV", "Parquet"):  # answered in the body's own format too
+                own = Door(port, app.pid, "/api/v1/score/batch", body, kind, accept=kind)
+                table_doors[f"REST /api/v1/score/batch, {name} body, {name} answer"] = own
         if not args.skip_mlflow:
             table_doors[MLFLOW] = big
         door_rates = batch_doors(table_doors, rows=BATCH_ROWS)
@@ -369,15 +373,22 @@ def main() -> None:
                 f" {figures['p99_ms']:7.2f} | {ratio} |"
             )
     print(f"\n4. Batches of {BATCH_ROWS:,} production rows (rows/s, best of 3 in process, one call over HTTP)\n")
-    print(f"| {'path':<52} | {'rows/s':>9} | {'vs mlflow':>9} |")
-    print(f"|{'-' * 54}|{'-' * 11}|{'-' * 11}|")
+    print(f"| {'path':<56} | {'rows/s':>9} | {'vs mlflow':>9} |")
+    print(f"|{'-' * 58}|{'-' * 11}|{'-' * 11}|")
     for name, rate in batches.items():
         ratio = f"{rate / baseline_batch:8.1f}x" if baseline_batch else "        -"
-        print(f"| {name:<52} | {rate:9,.0f} | {ratio} |")
+        print(f"| {name:<56} | {rate:9,.0f} | {ratio} |")
 
     print("\n4b. The batch doors, one 10k-row body per call, rounds interleaved with mlflow serve (median of 5)\n")
     door_ratios = print_batch_doors(door_rates)
     door = lambda kind: door_rates.get(f"REST /api/v1/score/batch, {kind} body", {})  # noqa: E731
+
+    def slower(kind: str, figures: dict[str, float]) -> float | None:
+        """A table door's figure: the slower of its JSON answer and its own-format answer."""
+        found = [v for k, v in figures.items() if k.startswith(f"REST /api/v1/score/batch, {kind} body")]
+        return min(found) if found else None
+
+    door_figures = {k: v["rows_per_s"] for k, v in door_rates.items()}
 
     p50 = lambda name: float(np.percentile(doors[name], 50))  # noqa: E731
     measured = {
@@ -393,10 +404,10 @@ def main() -> None:
         "explanation p50 ms (REST, lean client)": p50("REST ?explain=true, lean client"),
         "Gradio run route p50 / REST p50 (httpx)": gradio_ratios[RUN],
         "Gradio call + SSE p50 / REST p50 (httpx)": gradio_ratios[CALL],
-        "CSV door rows/s (10k-row body)": door("CSV").get("rows_per_s"),
-        "Parquet door rows/s (10k-row body)": door("Parquet").get("rows_per_s"),
-        "CSV door / mlflow serve (rows/s)": door_ratios.get("REST /api/v1/score/batch, CSV body"),
-        "Parquet door / mlflow serve (rows/s)": door_ratios.get("REST /api/v1/score/batch, Parquet body"),
+        "CSV door rows/s (10k-row body)": slower("CSV", door_figures),
+        "Parquet door rows/s (10k-row body)": slower("Parquet", door_figures),
+        "CSV door / mlflow serve (rows/s)": slower("CSV", door_ratios),
+        "Parquet door / mlflow serve (rows/s)": slower("Parquet", door_ratios),
         "JSON batch door rows/s (10k-row body)": door("JSON").get("rows_per_s"),
     }
     print("\n5. The targets (issues 7, 19 and 20)\n")
