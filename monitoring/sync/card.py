@@ -67,7 +67,7 @@ Every scoring request served (REST, batch, Gradio form and API, MCP) and every r
 UTC day per folder. Recent rows are JSON Lines shards,
 `date=YYYY-MM-DD/predictions-<replica>-<start>-p<pid>-<seq>.jsonl` and `rejections-...jsonl`: each
 push uploads new, complete shards and never changes one already uploaded. A scored table of 1,000
-rows or more (a CSV, Parquet or Arrow batch, a Batch tab file) is one Parquet file of its own,
+rows or more (a CSV, Parquet or Arrow body posted to the batch API) is one Parquet file of its own,
 `date=YYYY-MM-DD/predictions-<replica>-<start>-p<pid>-<seq>.table.parquet`, uploaded once. Once a day
 is over its shards are compacted into one Parquet file (zstd) per kind,
 `date=YYYY-MM-DD/predictions-YYYY-MM-DD.parquet`, in the same commit that deletes them, so every
