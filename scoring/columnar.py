@@ -58,10 +58,20 @@ def cell_value(value: Any) -> Any:
 
 def row_payloads(frame: pd.DataFrame, rows: Any) -> list[dict[Any, Any]]:
     """The JSON objects that rows (positions) of `frame` stand for, keys in column order."""
-    part = frame.iloc[np.asarray(rows, dtype=np.intp)]
-    columns = [[cell_value(v) for v in part.iloc[:, j].tolist()] for j in range(part.shape[1])]
+    at = np.asarray(rows, dtype=np.intp)
+    columns = [_python_cells(frame.iloc[:, j].iloc[at]) for j in range(frame.shape[1])]
     names = list(frame.columns)
     return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)] if names else []
+
+
+_PLAIN = frozenset({int, str, bool})  # what `cell_value` returns as it is
+
+
+def _python_cells(series: pd.Series) -> list[Any]:
+    """`cell_value` of every cell of a column, without a call per cell for the usual dtypes."""
+    if _kind_of(series.dtype) == "float":
+        return [None if v != v else v for v in _numbers(series).tolist()]  # v != v: NaN, a missing cell
+    return [v if type(v) in _PLAIN else cell_value(v) for v in series.tolist()]
 
 
 def _is_string(dtype: Any) -> bool:
@@ -70,9 +80,21 @@ def _is_string(dtype: Any) -> bool:
     return isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_string_dtype(dtype)
 
 
+_KINDS: dict[Any, str] = {}
+
+
 def _kind_of(dtype: Any) -> str:
     """'bool', 'int', 'float', 'text' for a dtype checked natively; 'other' for cell-by-cell."""
-    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype):
+    if isinstance(dtype, pd.CategoricalDtype):  # one dtype per set of categories: not worth keeping
+        return "other"
+    kind = _KINDS.get(dtype)
+    if kind is None:
+        kind = _KINDS[dtype] = _dtype_kind(dtype)
+    return kind
+
+
+def _dtype_kind(dtype: Any) -> str:
+    if pd.api.types.is_object_dtype(dtype):
         return "other"
     if pd.api.types.is_bool_dtype(dtype):
         return "bool"
@@ -117,7 +139,9 @@ def field_column(spec: Field, series: pd.Series) -> tuple[np.ndarray, np.ndarray
     kind = _kind_of(series.dtype)
     n = len(series)
     if kind == "other":
-        cells = [cell_value(v) for v in series.tolist()]
+        cells = _python_cells(series)
+        if spec.kind in ("int", "flag"):  # a whole float is that integer to the per-row validator
+            cells = [int(v) if type(v) is float and v.is_integer() else v for v in cells]
         return column_suspects(spec.name, spec, cells, CATEGORY_CODES.get(spec.name))
     wanted = "text" if spec.kind == "category" else ("int", "float")
     if kind not in wanted:  # a boolean anywhere, a number for a label, a text for a number
@@ -133,8 +157,9 @@ def _id_suspects(series: pd.Series) -> np.ndarray:
         return np.zeros(len(series), dtype=bool)
     if kind in ("bool", "float"):
         return series.notna().to_numpy()
-    cells = [cell_value(v) for v in series.tolist()]
-    return np.array([not _fine_id(v) for v in cells], dtype=bool)
+    if kind == "text" and getattr(series.dtype, "storage", None) == "pyarrow":
+        return np.zeros(len(series), dtype=bool)  # Arrow text is valid UTF-8: every identifier is fine
+    return np.array([not _fine_id(v) for v in _python_cells(series)], dtype=bool)
 
 
 def _fine_id(value: Any) -> bool:
@@ -149,7 +174,7 @@ def _fine_id(value: Any) -> bool:
 def _refs(series: pd.Series | None, rows: np.ndarray) -> list[str | None]:
     if series is None:
         return [None] * len(rows)
-    return [None if v is None else str(v)[:64] for v in map(cell_value, series.iloc[rows].tolist())]
+    return [None if v is None else str(v)[:64] for v in _python_cells(series.iloc[rows])]
 
 
 def _check_names(frame: pd.DataFrame) -> None:
@@ -199,7 +224,7 @@ def _settle(frame: pd.DataFrame, raw: np.ndarray, suspect: np.ndarray) -> Valida
     keep[list(errors)] = False
     indices = np.flatnonzero(keep)
     ids = frame[ID_COLUMN] if ID_COLUMN in frame.columns else None
-    return ValidatedFrame(len(frame), indices, raw[indices], _refs(ids, indices), errors)
+    return ValidatedFrame(len(frame), indices, raw[indices] if errors else raw, _refs(ids, indices), errors)
 
 
 def _clean_cells(spec: Field, series: pd.Series, rows: np.ndarray) -> list[Any]:
