@@ -124,12 +124,16 @@ class Scorer:
         """`_warnings` of each scored row of a table, from its raw matrix: same texts, same order.
 
         The per-row validator keeps a row's fields in the order they were given, so the fields are
-        taken in the table's column order; only the out-of-range cells are worded one by one.
+        taken in the table's column order; the rows out of range are found on the whole matrix (a
+        column the table lacks is NaN there, never out of range) and only theirs are worded.
         """
         order = np.array([RAW_INDEX[n] for n in frame.columns if isinstance(n, str) and n in self._ranges], dtype=int)
         if not len(order) or not len(raw):
             return {}
-        given = raw[:, order]
+        flagged = np.flatnonzero(self._outside(raw))
+        if not len(flagged):
+            return {}
+        given = raw[flagged][:, order]
         with np.errstate(invalid="ignore"):
             outside = (given < self._low[order]) | (given > self._high[order])
         employed = np.flatnonzero(order == _EMPLOYED)
@@ -138,7 +142,7 @@ class Scorer:
         for k, j in zip(*np.nonzero(outside), strict=True):
             name = RAW_COLUMNS[order[j]]
             low, high = self._ranges[name]
-            warnings.setdefault(int(indices[k]), []).append(
+            warnings.setdefault(int(indices[flagged[k]]), []).append(
                 f"{name}={float(given[k, j]):g} is outside the training range [{low:g}, {high:g}]: "
                 "the score is an extrapolation"
             )

@@ -49,3 +49,18 @@ def test_a_word_among_whole_floats_refuses_its_own_row_only():
         "CNT_CHILDREN: expected a number, got a string",
         "CNT_CHILDREN: expected a whole number, got 2.5",
     ]
+
+
+def test_table_warnings_are_the_row_warnings_in_the_tables_column_order(scorer, stream):
+    frame = stream.drop(columns=["TARGET"]).head(300).reset_index(drop=True)
+    frame.loc[[5, 9], "AMT_INCOME_TOTAL"] = 9e8  # valid, far beyond the training range
+    frame.loc[[9, 40], "AMT_CREDIT"] = 9.5e8
+    frame.loc[40, "DAYS_EMPLOYED"] = 365243  # the placeholder is never an extrapolation
+    frame.loc[77, "CNT_CHILDREN"] = 19
+    frame.loc[120, "AMT_CREDIT"] = -1.0  # refused: no warning for a row that is not scored
+    shuffled = frame[list(reversed(frame.columns.drop("AMT_GOODS_PRICE")))]
+    scored = scorer.score_frame(shuffled)
+    batch = scorer.score_batch(row_payloads(shuffled, range(len(shuffled))))
+    want = {i: s.warnings for i, s in batch.scores.items() if s.warnings}
+    assert scored.warnings == want
+    assert {5, 9, 40, 77} <= set(want) and 120 not in want and len(want[9]) == 2
