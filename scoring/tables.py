@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from scoring.errors import UnreadableTable
 from scoring.predict import FrameScores
@@ -117,11 +118,10 @@ def _plain_numbers(column: pa.ChunkedArray) -> bool:
         return True
     if not pa.types.is_float64(column.type):
         return False  # booleans, dates, text: pandas' typing decides (see _typed_csv)
-    values = column.to_numpy()  # nulls become NaN
-    if np.isnan(values).sum() != column.null_count:
+    if pc.any(pc.is_nan(column)).as_py():
         return False  # a NaN cell: a spelling of "nan" outside MISSING_TEXT, which pandas keeps as text
-    with np.errstate(invalid="ignore"):
-        return not ((values >= _UINT64_ONLY[0]) & (values <= _UINT64_ONLY[1])).any()
+    low, high = _UINT64_ONLY
+    return not pc.any(pc.and_(pc.greater_equal(column, low), pc.less_equal(column, high))).as_py()
 
 
 def _ambiguous(body: bytes) -> bool:
@@ -142,8 +142,9 @@ def _arrow_csv(body: bytes) -> pd.DataFrame | None:
     None for anything where the two parsers could disagree: a byte-order mark, a cell starting with
     a sign or a hex prefix, column names pandas would rename (repeated, blank), a single column (pandas
     skips its lines of spaces, Arrow reads them as cells), and every body Arrow
-    cannot parse (so an unreadable body gets pandas' words). A number column Arrow typed otherwise
-    than as plain integers or floats (a word in it, booleans) is read again by pandas, alone.
+    cannot parse (so an unreadable body gets pandas' words). A number column Arrow read as text (a
+    word in it) is typed cell by cell as pandas' text columns are; one it typed otherwise than as
+    plain integers or floats (booleans, dates) is read again by pandas, alone.
     """
     import pyarrow.csv as pa_csv
 
@@ -168,6 +169,11 @@ def _arrow_csv(body: bytes) -> pd.DataFrame | None:
         return None
     others = [name for name in names if name not in _TEXT_COLUMNS and not _plain_numbers(table[name])]
     frame = table.to_pandas(types_mapper=_CSV_TYPES.get)
+    for name in [n for n in others if pa.types.is_string(table[n].type)]:
+        typed = _typed_csv(frame[[name]])[name]  # the cells as written, typed as pandas' text columns are
+        if not any(type(v) in (int, float) and abs(v) >= _UINT64_ONLY[0] for v in typed.tolist()):
+            others.remove(name)  # (pandas' parser reads a column with a number that large its own way)
+            frame[name] = typed
     if others:
         try:
             retyped = _typed_csv(_read_csv(io.BytesIO(body), usecols=others))
