@@ -109,7 +109,14 @@ def _read_csv(source: Any, **options: Any) -> Any:
 _AMBIGUOUS = ((b"x", b"0"), (b"X", b"0"), (b"+", b',\r\n" \t'))
 # Whole numbers pandas reads as uint64 (in a column of whole numbers only) and Arrow as floats.
 _UINT64_ONLY = (2.0**63, 2.0**64)
-_CSV_TYPES = {pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype(), pa.null(): pd.Int64Dtype()}
+# An integer of 19 digits or more: pandas' parser reads a text column holding one its own way (its
+# missing spellings stay text), so such a column is left to it.
+_LONG_INTEGER = r"^\s*[+-]?\d{19,}\s*$"
+
+
+def _csv_type(arrow_type: pa.DataType) -> Any:
+    """The Arrow rules (`_keep_type`) for a CSV column; a column of blanks is integers, as pandas reads it."""
+    return pd.Int64Dtype() if pa.types.is_null(arrow_type) else _keep_type(arrow_type)
 
 
 def _plain_numbers(column: pa.ChunkedArray) -> bool:
@@ -138,6 +145,10 @@ def _ambiguous(body: bytes) -> bool:
 
 def _arrow_csv(body: bytes) -> pd.DataFrame | None:
     """A CSV body typed by the module's rules through Arrow's reader, or None when pandas' must read it.
+
+    The cells are the ones pandas' parser gives (the same values, integers still integers); the
+    number columns come as Arrow's to_pandas gives them (integers Arrow-backed, floats NaN for a
+    blank), which the validator reads as it reads pandas' nullable ones.
 
     None for anything where the two parsers could disagree: a byte-order mark, a cell starting with
     a sign or a hex prefix, column names pandas would rename (repeated, blank), a single column (pandas
@@ -168,12 +179,11 @@ def _arrow_csv(body: bytes) -> pd.DataFrame | None:
     if len(set(names)) != len(names) or "" in names or len(names) == 1:
         return None
     others = [name for name in names if name not in _TEXT_COLUMNS and not _plain_numbers(table[name])]
-    frame = table.to_pandas(types_mapper=_CSV_TYPES.get)
+    frame = table.to_pandas(types_mapper=_csv_type)
     for name in [n for n in others if pa.types.is_string(table[n].type)]:
-        typed = _typed_csv(frame[[name]])[name]  # the cells as written, typed as pandas' text columns are
-        if not any(type(v) in (int, float) and abs(v) >= _UINT64_ONLY[0] for v in typed.tolist()):
-            others.remove(name)  # (pandas' parser reads a column with a number that large its own way)
-            frame[name] = typed
+        if not pc.any(pc.match_substring_regex(table[name], _LONG_INTEGER)).as_py():
+            others.remove(name)  # the cells as written, typed as pandas types its text columns
+            frame[name] = _typed_csv(frame[[name]])[name]
     if others:
         try:
             retyped = _typed_csv(_read_csv(io.BytesIO(body), usecols=others))
