@@ -169,7 +169,7 @@ def _arrow_csv(body: bytes) -> pd.DataFrame | None:
     try:
         table = pa_csv.read_csv(
             pa.py_buffer(body),
-            read_options=pa_csv.ReadOptions(use_threads=False),
+            read_options=pa_csv.ReadOptions(use_threads=True),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=convert,
         )
