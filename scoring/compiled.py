@@ -35,14 +35,18 @@ MODES: tuple[str, ...] = ("auto", "booster", "tl2cgen")
 MIN_ROWS = 256  # below this a call stays on the Booster (and one row on its C single-row path)
 TOLERANCE = 1e-9  # largest |difference| with booster.predict accepted on the check rows (float64 both)
 COMPILER = "gcc"
+# quantize: each threshold becomes its rank among the feature's thresholds, each input the rank it falls
+# at, compared as integers: the same branches taken (the check rows hold it to 1e-9; measured 0.0),
+# ~20 % less time per 10,000 rows (46 -> 37 ms, 2 threads). parallel_comp: 8 C files, compiled in parallel.
+BUILD = {"parallel_comp": 8, "quantize": 1}
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 
 
 def library_path(booster: Any, folder: str | Path) -> Path:
     """Where the compiled library of `booster` lives: named after its model text, so never another model's."""
-    digest = hashlib.sha256(booster.model_to_string().encode()).hexdigest()[:16]
-    return Path(folder) / f"model-{digest}.so"
+    digest = hashlib.sha256((booster.model_to_string() + repr(sorted(BUILD.items()))).encode()).hexdigest()[:16]
+    return Path(folder) / f"model-{digest}.so"  # the build options count: a new recipe is a new library
 
 
 def missing_tools() -> str | None:
@@ -64,7 +68,7 @@ def build_library(booster: Any, library: Path) -> Path:
     partial = library.with_name(f".{library.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.so")
     try:
         model = treelite.frontend.from_lightgbm(booster)
-        tl2cgen.export_lib(model, toolchain=COMPILER, libpath=str(partial), params={"parallel_comp": 8})
+        tl2cgen.export_lib(model, toolchain=COMPILER, libpath=str(partial), params=BUILD)
         os.replace(partial, library)
     finally:
         partial.unlink(missing_ok=True)
