@@ -3,7 +3,8 @@
 Every round posts the same rows to each door in turn (mlflow's `/invocations` included), so a burst of
 load from elsewhere on the machine hits all of them alike; the figure is the median round. Each call
 also records the CPU seconds the serving process (and its children: mlflow's workers) spent on it,
-read from /proc: on a busy machine wall time stretches, CPU time per 10,000 rows much less.
+read from /proc, until that process is quiet again: on a busy machine wall time stretches, CPU time
+per 10,000 rows much less. The next call waits for that quiet, so no door pays for another's tail.
 
 A service door's rows are validated, scored and logged before it answers; mlflow's only scored. The
 CSV and Parquet doors are measured answering JSON and answering in their own format (`Accept`); the
@@ -91,7 +92,24 @@ def table_bodies(payloads: list[dict[str, Any]]) -> dict[str, tuple[bytes, str]]
     }
 
 
-def batch_doors(doors: dict[str, Door], *, rows: int, rounds: int = 5) -> dict[str, dict[str, float]]:
+def _settle(pid: int, *, quiet_s: float = 0.1, limit_s: float = 3.0) -> None:
+    """Wait until `pid`'s process tree spends (almost) no CPU for `quiet_s`, at most `limit_s`.
+
+    A server may go on working after it answered (freeing a 10,000-row frame, a worker's bookkeeping):
+    mlflow's process does, for tens of milliseconds, on the core the next door's call then shares. The
+    next call starts on a quiet machine, and the CPU a call cost includes that tail.
+    """
+    deadline = time.monotonic() + limit_s
+    last = tree_cpu_s(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = tree_cpu_s(pid)
+        if now - last < 0.02:  # a tick or two: the idle service's own timers
+            return
+        last = now
+
+
+def batch_doors(doors: dict[str, Door], *, rows: int, rounds: int = 7) -> dict[str, dict[str, float]]:
     """Per door: median wall rows/s, best wall rows/s, and server CPU seconds per 10,000 rows (median)."""
     walls: dict[str, list[float]] = {name: [] for name in doors}
     cpus: dict[str, list[float]] = {name: [] for name in doors}
@@ -103,6 +121,7 @@ def batch_doors(doors: dict[str, Door], *, rows: int, rounds: int = 5) -> dict[s
             started = time.perf_counter()
             _post(door.port, door)
             walls[name].append(time.perf_counter() - started)
+            _settle(door.pid)
             cpus[name].append(tree_cpu_s(door.pid) - cpu)
     return {
         name: {

@@ -379,7 +379,7 @@ def main() -> None:
         ratio = f"{rate / baseline_batch:8.1f}x" if baseline_batch else "        -"
         print(f"| {name:<56} | {rate:9,.0f} | {ratio} |")
 
-    print("\n4b. The batch doors, one 10k-row body per call, rounds interleaved with mlflow serve (median of 5)\n")
+    print("\n4b. The batch doors, one 10k-row body per call, rounds interleaved with mlflow serve (median of 7)\n")
     door_ratios = print_batch_doors(door_rates)
     door = lambda kind: door_rates.get(f"REST /api/v1/score/batch, {kind} body", {})  # noqa: E731
 
