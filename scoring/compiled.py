@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from scoring.compiled_exact import exact_at_thresholds, split_thresholds, threshold_rows
+
 log = logging.getLogger(__name__)
 
 MODES: tuple[str, ...] = ("auto", "booster", "tl2cgen")
@@ -214,8 +216,11 @@ class BatchRuntime:
                     return self._unavailable(missing)
                 build_library(self.booster, library)
                 self.compiled_now = True
-            candidate = load_library(library, threads=self.threads)
+            compiled = load_library(library, threads=self.threads)
+            thresholds = split_thresholds(self.booster)
+            candidate = exact_at_thresholds(compiled, self.booster, thresholds)
             rows = self.check if self.check is not None else _zeros_and_nan(self.booster.num_feature())
+            rows = np.vstack([rows, threshold_rows(thresholds, np.nan_to_num(rows[:8]))])  # on every split too
             worst = worst_difference(candidate, self.booster, rows)
             if not worst <= TOLERANCE:
                 return self._unavailable(f"the compiled library differs from booster.predict by {worst:.3g}")

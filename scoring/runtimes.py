@@ -31,6 +31,7 @@ import numpy as np
 
 from scoring.compiled import TOLERANCE as _COMPILED_TOLERANCE
 from scoring.compiled import build_library, library_path, load_library
+from scoring.compiled_exact import exact_at_thresholds, split_thresholds
 
 log = logging.getLogger(__name__)
 
@@ -178,4 +179,4 @@ def _tl2cgen(booster: Any, *, fallback: Predictor, work_dir: str | Path | None =
     library = library_path(booster, folder)  # named after the model's text: a cached one is never another model's
     if not library.is_file():
         build_library(booster, library)
-    return load_library(library, threads=1)
+    return exact_at_thresholds(load_library(library, threads=1), booster, split_thresholds(booster))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from scoring.compiled import MIN_ROWS, TOLERANCE, BatchRuntime, check_rows, library_path
+from scoring.compiled_exact import ThresholdIndex, on_a_threshold, split_thresholds, threshold_rows
 from scoring.features import FEATURE_NAMES, build_features, encode_frame
 from scoring.model import ScoringModel, load_model
 from scoring.synth.generate import production_stream
@@ -116,3 +117,22 @@ def test_the_image_builds_the_library_ahead_of_time(
     assert library_path(load_model(tiny).booster, tmp_path / "compiled").is_file()
     monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
     assert main([str(tiny), str(tmp_path / "elsewhere")]) == 1
+
+
+def test_inputs_on_a_split_threshold_take_the_boosters_branch(tiny: Path, tmp_path: Path) -> None:
+    """A value exactly on a split threshold, or one float step either side of it, must go where LightGBM
+    sends it: the compiled trees alone send some "on" values the other way, so those rows are found and
+    given to the Booster (`exact_at_thresholds`)."""
+    model = load_model(tiny)
+    runtime = model.batch_runtime(mode="tl2cgen", folder=tmp_path / "compiled")
+    assert runtime.build()
+    base = build_features(encode_frame(production_stream(4, seed=5)))
+    thresholds = split_thresholds(model.booster)
+    matrix = threshold_rows(thresholds, base)
+    assert len(matrix) >= MIN_ROWS  # a batch: the compiled library answers it
+    hits = on_a_threshold(matrix, thresholds)
+    assert hits[1::3].all() and not hits[0::3].any() and not hits[2::3].any()  # exactly the "on" rows
+    assert np.array_equal(ThresholdIndex(thresholds).rows(matrix), hits)  # the hashed lookup the batches use
+    want = model.booster.predict(matrix, num_threads=1)
+    assert np.max(np.abs(model.predict(matrix) - want)) <= TOLERANCE
+    assert np.max(np.abs(runtime.predictor(matrix) - want)) <= TOLERANCE
