@@ -90,7 +90,14 @@ def _columns(monitor: Any) -> list[str]:
 
 
 def _quiet_worker() -> None:
-    """Initialiser of the analysis worker: one BLAS/OpenMP/numba thread; in a process, lowest priority."""
+    """Initialiser of the analysis worker process: one BLAS/OpenMP/numba thread, lowest priority.
+
+    Only inside the dedicated process: in a thread of the service (isolation="thread") the same limits
+    would be the whole process's, and its batches' OpenMP threads would drop to one.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ.setdefault(name, "1")
     try:
@@ -100,10 +107,8 @@ def _quiet_worker() -> None:
         threadpool_limits(1)
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
         pass
-    parent = multiprocessing.parent_process()
-    if parent is not None:  # only ever inside the dedicated worker process
-        _lower_priority(os.getpid())
-        _die_with(parent.pid)
+    _lower_priority(os.getpid())
+    _die_with(parent.pid)
 
 
 WORKER_NICE = 10

@@ -77,6 +77,16 @@ def build_library(booster: Any, library: Path) -> Path:
     return library
 
 
+def _openmp_allowing(threads: int) -> contextlib.AbstractContextManager[object]:
+    """OpenMP's thread limit raised to `threads` for the block (an OMP_NUM_THREADS=1 or a threadpoolctl
+    limit set earlier in the process would make tl2cgen refuse `nthread`); the previous limits after it."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="openmp")
+
+
 def load_library(library: Path, *, threads: int) -> Predictor:
     """A probability function on the compiled `library`, with `threads` OpenMP threads per call.
 
@@ -85,7 +95,8 @@ def load_library(library: Path, *, threads: int) -> Predictor:
     """
     import tl2cgen
 
-    compiled = tl2cgen.Predictor(str(library), nthread=threads, verbose=False)
+    with _openmp_allowing(threads):  # tl2cgen refuses more threads than its libgomp's current limit
+        compiled = tl2cgen.Predictor(str(library), nthread=threads, verbose=False)
     lock = threading.Lock()
 
     def predict(features: np.ndarray) -> np.ndarray:

@@ -136,3 +136,19 @@ def test_inputs_on_a_split_threshold_take_the_boosters_branch(tiny: Path, tmp_pa
     want = model.booster.predict(matrix, num_threads=1)
     assert np.max(np.abs(model.predict(matrix) - want)) <= TOLERANCE
     assert np.max(np.abs(runtime.predictor(matrix) - want)) <= TOLERANCE
+
+
+def test_an_openmp_limit_set_earlier_in_the_process_does_not_stop_the_build(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Something else in the process (a thread-isolated analysis worker used to) left OpenMP at one
+    thread: tl2cgen refuses nthread=2 under that limit unless the build lifts it for the Predictor."""
+    from threadpoolctl import threadpool_limits
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    model = load_model(tiny)
+    runtime = BatchRuntime(model.booster, mode="tl2cgen", folder=tmp_path / "compiled", threads=2)
+    with threadpool_limits(1, user_api="openmp"):
+        assert runtime.build(), runtime.reason
+    rows = _rows(model)
+    assert np.max(np.abs(runtime.predictor(rows) - model.booster.predict(rows, num_threads=1))) <= TOLERANCE
