@@ -105,7 +105,6 @@ def load_library(library: Path, *, threads: int) -> Predictor:
             return compiled.predict(matrix).reshape(-1)
 
     predict.runtime = "tl2cgen"  # type: ignore[attr-defined]
-    predict.library = library  # type: ignore[attr-defined]
     return predict
 
 

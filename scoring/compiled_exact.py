@@ -111,5 +111,4 @@ def exact_at_thresholds(compiled: Predictor, booster: Any, thresholds: Mapping[i
         return out
 
     predict.runtime = "tl2cgen"  # type: ignore[attr-defined]
-    predict.library = getattr(compiled, "library", None)  # type: ignore[attr-defined]
     return predict

@@ -252,10 +252,6 @@ def is_parquet(path: Path) -> bool:
     return path.suffix == ".parquet"
 
 
-def is_table_shard(path: Path) -> bool:
-    return path.name.endswith(TABLE_SUFFIX)
-
-
 def shard_paths(roots: Sequence[Path], *, globs: Sequence[str] = DATA_GLOBS) -> dict[str, Path]:
     """Every data file under the roots by relative path; one found twice is taken from its longest copy.
 
